@@ -1,0 +1,189 @@
+/**
+ * One experiment = train one model with one config, measure what it costs, and store the
+ * result; a stored result is reused, and an interrupted run resumes from its last epoch.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { checkConfig, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, type TrainConfig } from "./config.ts";
+import { measureInference, measureSavedSize, measureTrainingMemory, median } from "./cost.ts";
+import type { MemoryMeasurement } from "./cost.ts";
+import { initBackend, runtimeInfo } from "./backend.ts";
+import { loadMnist, type Mnist } from "./mnist.ts";
+import { buildModel } from "./models.ts";
+import {
+  defaultResultsDir,
+  deleteCheckpoint,
+  loadCheckpoint,
+  loadResult,
+  loadResultWeights,
+  resultKey,
+  type RunResult,
+  saveCheckpoint,
+  saveResult,
+} from "./results.ts";
+import { summarizeModel } from "./summary.ts";
+import { type BatchProgress, type EpochMetrics, trainModel } from "./train.ts";
+
+/** What an experiment measures besides accuracy. */
+export interface ExperimentCosts {
+  trainableParams: number;
+  nonTrainableParams: number;
+  macsPerImage: number;
+  /** Median training time of one epoch of this run. */
+  trainSecondsPerEpoch: number;
+  /** The same scaled to MNIST's 60,000 training images. */
+  trainSecondsPerFullEpoch: number;
+  /** Median time to predict this run's test images, and scaled to MNIST's 10,000. */
+  inferenceSeconds: number;
+  inferenceSecondsFullTestSet: number;
+  /** Size of the saved weights (tf.js weights.bin) and of the model.json beside them. */
+  weightFileBytes: number;
+  modelJsonBytes: number;
+  trainingMemory: MemoryMeasurement[];
+}
+
+/** Options of `runExperiment`. */
+export interface ExperimentOptions {
+  /** Where results and checkpoints live; default `defaultResultsDir()`. */
+  resultsDir?: string;
+  /** Train again even if a result is stored (and drop any checkpoint). */
+  retrain?: boolean;
+  /** Already loaded data with exactly the config's sizes and seed, to share across runs. */
+  data?: Mnist;
+  /** Batch sizes at which to measure one step's training memory; default the config's. */
+  memoryBatchSizes?: number[];
+  onBatch?: (progress: BatchProgress) => void | Promise<void>;
+  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  /** Called once with the epochs a resumed run already has. */
+  onResume?: (history: EpochMetrics[]) => void | Promise<void>;
+}
+
+/** A stored or fresh result, and whether it came from the store. */
+export interface ExperimentOutcome {
+  result: RunResult & { costs: ExperimentCosts };
+  cached: boolean;
+}
+
+/** Trains and measures `config`'s model, or returns its stored result. */
+export async function runExperiment(
+  config: TrainConfig,
+  options: ExperimentOptions = {},
+): Promise<ExperimentOutcome> {
+  checkConfig(config);
+  const dir = options.resultsDir ?? defaultResultsDir();
+  const backend = await initBackend(currentBackend());
+  const key = await resultKey(config, backend);
+  if (options.retrain) {
+    await deleteCheckpoint(dir, key);
+  } else {
+    const stored = await loadResult(dir, key);
+    if (stored) return { result: stored as ExperimentOutcome["result"], cached: true };
+  }
+  const data = options.data ?? await loadMnist({
+    trainSize: config.trainSize,
+    testSize: config.testSize,
+    seed: config.seed,
+  });
+  if (data.train.count !== config.trainSize || data.test.count !== config.testSize) {
+    throw new Error(
+      `The data given has ${data.train.count} training and ${data.test.count} test images, ` +
+        `the config asks for ${config.trainSize} and ${config.testSize}; load it with the same sizes`,
+    );
+  }
+  const model = buildModel(config.model, { seed: config.seed });
+  try {
+    const resumeFrom = await loadCheckpoint(dir, key);
+    if (resumeFrom) await options.onResume?.(resumeFrom.history);
+    const history = await trainModel(model, data, {
+      config,
+      resumeFrom,
+      onBatch: options.onBatch,
+      onEpoch: async (metrics, checkpoint) => {
+        const snapshot = checkpoint();
+        try {
+          await saveCheckpoint(dir, key, snapshot);
+        } finally {
+          tf.dispose([
+            ...Object.values(snapshot.modelWeights),
+            ...Object.values(snapshot.optimizerWeights),
+          ]);
+        }
+        await options.onEpoch?.(metrics);
+      },
+    });
+    if (resumeFrom) {
+      tf.dispose([
+        ...Object.values(resumeFrom.modelWeights),
+        ...Object.values(resumeFrom.optimizerWeights),
+      ]);
+    }
+    const costs = await measureCosts(model, data, config, history, options.memoryBatchSizes);
+    const weights: tf.NamedTensorMap = {};
+    for (const weight of model.weights) weights[weight.originalName] = weight.read();
+    const result = {
+      key,
+      config,
+      runtime: runtimeInfo(),
+      finishedAt: new Date().toISOString(),
+      history,
+      costs: costs as unknown as Record<string, unknown>,
+    };
+    await saveResult(dir, result, weights);
+    await deleteCheckpoint(dir, key);
+    const saved = await loadResult(dir, key);
+    return { result: saved as ExperimentOutcome["result"], cached: false };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Rebuilds the trained model of a stored result (the caller disposes it). */
+export async function loadTrainedModel(
+  result: RunResult,
+  options: { resultsDir?: string } = {},
+): Promise<tf.LayersModel> {
+  const weights = await loadResultWeights(options.resultsDir ?? defaultResultsDir(), result);
+  const model = buildModel(result.config.model, { seed: result.config.seed });
+  for (const weight of model.weights) {
+    const saved = weights[weight.originalName];
+    if (!saved) {
+      throw new Error(`The stored weights of ${result.key} lack "${weight.originalName}"`);
+    }
+    weight.write(saved);
+  }
+  return model;
+}
+
+async function measureCosts(
+  model: tf.LayersModel,
+  data: Mnist,
+  config: TrainConfig,
+  history: EpochMetrics[],
+  memoryBatchSizes = [config.batchSize],
+): Promise<ExperimentCosts> {
+  const summary = summarizeModel(model);
+  const trainSecondsPerEpoch = median(history.map((epoch) => epoch.trainSeconds));
+  const inference = measureInference(model, data.test, { batchSize: config.evalBatchSize });
+  const saved = await measureSavedSize(model);
+  const trainingMemory: MemoryMeasurement[] = [];
+  for (const batchSize of memoryBatchSizes) {
+    trainingMemory.push(await measureTrainingMemory(config.model, { batchSize }));
+  }
+  return {
+    trainableParams: summary.trainableParams,
+    nonTrainableParams: summary.nonTrainableParams,
+    macsPerImage: summary.macs,
+    trainSecondsPerEpoch,
+    trainSecondsPerFullEpoch: trainSecondsPerEpoch * MNIST_TRAIN_SIZE / config.trainSize,
+    inferenceSeconds: inference.medianSeconds,
+    inferenceSecondsFullTestSet: inference.medianSeconds * MNIST_TEST_SIZE / config.testSize,
+    weightFileBytes: saved.weightBytes,
+    modelJsonBytes: saved.modelJsonBytes,
+    trainingMemory,
+  };
+}
+
+// Keep whatever backend the caller started; start the default one otherwise.
+function currentBackend() {
+  const name = tf.engine().backendName; // unlike tf.getBackend(), does not start one
+  return name === "wasm" || name === "cpu" ? name : undefined;
+}

@@ -1,0 +1,260 @@
+/**
+ * The training loop: the article's schedule (SGD with Nesterov momentum, stepped learning
+ * rate, cross-entropy) with seeded shuffles and dropout, per-batch and per-epoch callbacks,
+ * a stop on a NaN loss, and checkpoints to resume from.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { learningRateAt, type TrainConfig } from "./config.ts";
+import { deriveSeed, shuffledIndices } from "./random.ts";
+
+/** Labelled images as flat arrays: `images` holds `count` x 784 floats in [0, 1]. */
+export interface Examples {
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+/** What one epoch produced. */
+export interface EpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  learningRate: number;
+  /** Mean loss over the epoch's batches, with dropout on (as Keras and PyTorch report it). */
+  trainLoss: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** Wall time of the epoch's training steps, evaluation excluded. */
+  trainSeconds: number;
+  evalSeconds: number;
+}
+
+/** Reported after every batch. */
+export interface BatchProgress {
+  epoch: number;
+  /** 1-based index of the batch within the epoch. */
+  batch: number;
+  numBatches: number;
+  loss: number;
+}
+
+/** Everything needed to continue a run after its last completed epoch. */
+export interface Checkpoint {
+  history: EpochMetrics[];
+  modelWeights: tf.NamedTensorMap;
+  optimizerWeights: tf.NamedTensorMap;
+}
+
+/** Options of `trainModel`. */
+export interface TrainOptions {
+  config: TrainConfig;
+  onBatch?: (progress: BatchProgress) => void | Promise<void>;
+  /** Called after each epoch; `checkpoint()` snapshots the state (caller disposes it). */
+  onEpoch?: (
+    metrics: EpochMetrics,
+    checkpoint: () => Checkpoint,
+  ) => void | Promise<void>;
+  /** Continue from this state instead of starting at epoch 1. */
+  resumeFrom?: Checkpoint;
+}
+
+/** Trains `model` in place on `data.train`, evaluating on `data.test` after every epoch. */
+export async function trainModel(
+  model: tf.LayersModel,
+  data: { train: Examples; test: Examples },
+  options: TrainOptions,
+): Promise<EpochMetrics[]> {
+  const { config } = options;
+  const optimizer = tf.train.momentum(config.learningRate, config.momentum, config.nesterov);
+  const history: EpochMetrics[] = [];
+  if (options.resumeFrom) {
+    restoreCheckpoint(model, optimizer, options.resumeFrom);
+    history.push(...options.resumeFrom.history);
+  }
+  const dropoutLayers = model.layers.filter((layer) => layer.getClassName() === "Dropout");
+  const numBatches = Math.ceil(data.train.count / config.batchSize);
+  const batchImages = new Float32Array(config.batchSize * PIXELS);
+  const batchTargets = new Float32Array(config.batchSize * NUM_CLASSES);
+
+  try {
+    for (let epoch = history.length + 1; epoch <= config.numEpochs; epoch++) {
+      const learningRate = learningRateAt(config, epoch);
+      optimizer.setLearningRate(learningRate);
+      const order = shuffledIndices(data.train.count, deriveSeed(config.seed, SHUFFLE, epoch));
+      const started = performance.now();
+      let lossSum = 0;
+      for (let batch = 0; batch < numBatches; batch++) {
+        const from = batch * config.batchSize;
+        const size = Math.min(config.batchSize, data.train.count - from);
+        fillBatch(data.train, order.subarray(from, from + size), batchImages, batchTargets);
+        // Keras' Dropout reuses one mask for a fixed seed; a fresh seed per step keeps masks
+        // random yet repeatable.
+        dropoutLayers.forEach((layer, i) => {
+          (layer as unknown as { seed: number }).seed = deriveSeed(config.seed, epoch, batch, i);
+        });
+        const loss = trainStep(model, optimizer, batchImages, batchTargets, size);
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `Training diverged: the loss became ${loss} at epoch ${epoch}, batch ${batch + 1} ` +
+              `(learning rate ${learningRate}). Lower the learning rate or check the inputs; ` +
+              `epochs completed before this one are kept in the checkpoint.`,
+          );
+        }
+        lossSum += loss;
+        await options.onBatch?.({ epoch, batch: batch + 1, numBatches, loss });
+      }
+      const trainSeconds = (performance.now() - started) / 1000;
+      const evalStarted = performance.now();
+      const test = evaluateModel(model, data.test, { batchSize: config.evalBatchSize });
+      const metrics: EpochMetrics = {
+        epoch,
+        learningRate,
+        trainLoss: lossSum / numBatches,
+        testLoss: test.loss,
+        testAccuracy: test.accuracy,
+        trainSeconds,
+        evalSeconds: (performance.now() - evalStarted) / 1000,
+      };
+      history.push(metrics);
+      await options.onEpoch?.(
+        metrics,
+        () => snapshotCheckpoint(model, optimizer, history),
+      );
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return history;
+}
+
+/** Mean cross-entropy and accuracy of `model` on `examples`, without dropout. */
+export function evaluateModel(
+  model: tf.LayersModel,
+  examples: Examples,
+  options: { batchSize?: number } = {},
+): { loss: number; accuracy: number } {
+  const batchSize = options.batchSize ?? 1000;
+  let lossSum = 0;
+  let correct = 0;
+  for (let from = 0; from < examples.count; from += batchSize) {
+    const to = Math.min(from + batchSize, examples.count);
+    const [batchLoss, batchCorrect] = tf.tidy(() => {
+      const xs = tf.tensor4d(examples.images.subarray(from * PIXELS, to * PIXELS), [
+        to - from,
+        28,
+        28,
+        1,
+      ]);
+      const labels = tf.tensor1d(examples.labels.subarray(from, to), "int32");
+      const logits = model.predict(xs) as tf.Tensor2D;
+      const losses = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(labels, NUM_CLASSES),
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.NONE,
+      );
+      const hits = tf.equal(tf.argMax(logits, 1), labels);
+      return [tf.sum(losses), tf.sum(tf.cast(hits, "int32"))];
+    });
+    lossSum += batchLoss.dataSync()[0];
+    correct += batchCorrect.dataSync()[0];
+    tf.dispose([batchLoss, batchCorrect]);
+  }
+  return { loss: lossSum / examples.count, accuracy: correct / examples.count };
+}
+
+const PIXELS = 28 * 28;
+const NUM_CLASSES = 10;
+const SHUFFLE = 1; // seed path of the per-epoch shuffle
+
+function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  images: Float32Array,
+  targets: Float32Array,
+  size: number,
+): number {
+  const cost = tf.tidy(() => {
+    const xs = tf.tensor4d(images.subarray(0, size * PIXELS), [size, 28, 28, 1]);
+    const ys = tf.tensor2d(targets.subarray(0, size * NUM_CLASSES), [size, NUM_CLASSES]);
+    return optimizer.minimize(
+      () => {
+        const logits = model.apply(xs, { training: true }) as tf.Tensor;
+        return tf.losses.softmaxCrossEntropy(ys, logits);
+      },
+      true,
+      // Only this model's weights, in a fixed order that checkpoints rely on.
+      model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+    )!;
+  });
+  const loss = cost.dataSync()[0];
+  cost.dispose();
+  return loss;
+}
+
+function fillBatch(
+  examples: Examples,
+  indices: Int32Array,
+  images: Float32Array,
+  targets: Float32Array,
+): void {
+  targets.fill(0, 0, indices.length * NUM_CLASSES);
+  indices.forEach((index, row) => {
+    images.set(examples.images.subarray(index * PIXELS, (index + 1) * PIXELS), row * PIXELS);
+    targets[row * NUM_CLASSES + examples.labels[index]] = 1;
+  });
+}
+
+function snapshotCheckpoint(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  history: EpochMetrics[],
+): Checkpoint {
+  const modelWeights: tf.NamedTensorMap = {};
+  for (const weight of model.weights) modelWeights[weight.originalName] = weight.read().clone();
+  const optimizerWeights: tf.NamedTensorMap = {};
+  const accumulations = momentumAccumulations(optimizer);
+  model.trainableWeights.forEach((weight, i) => {
+    if (accumulations[i]) optimizerWeights[weight.originalName] = accumulations[i].variable.clone();
+  });
+  return { history: history.map((metrics) => ({ ...metrics })), modelWeights, optimizerWeights };
+}
+
+function restoreCheckpoint(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  checkpoint: Checkpoint,
+): void {
+  for (const weight of model.weights) {
+    const saved = checkpoint.modelWeights[weight.originalName];
+    if (!saved || !tf.util.arraysEqual(saved.shape, weight.shape as number[])) {
+      throw new Error(
+        `The checkpoint does not fit this model (weight "${weight.originalName}" is missing or ` +
+          `has another shape); delete the checkpoint or train with --retrain`,
+      );
+    }
+    weight.write(saved.clone());
+  }
+  const accumulations = momentumAccumulations(optimizer);
+  model.trainableWeights.forEach((weight, i) => {
+    const saved = checkpoint.optimizerWeights[weight.originalName];
+    if (!saved) {
+      throw new Error(`The checkpoint has no optimizer state for "${weight.originalName}"`);
+    }
+    accumulations[i] = {
+      originalName: `${weight.name}/momentum`,
+      variable: tf.variable(saved.clone(), false),
+    };
+  });
+}
+
+// The momentum optimizer keeps one accumulator per variable, in the order of the `varList`
+// given to minimize (here: the model's trainable weights). tf.js exposes them only through
+// an async getWeights(); reading the field keeps snapshots synchronous and exact.
+function momentumAccumulations(
+  optimizer: tf.Optimizer,
+): { originalName: string; variable: tf.Variable }[] {
+  return (optimizer as unknown as {
+    accumulations: { originalName: string; variable: tf.Variable }[];
+  }).accumulations;
+}

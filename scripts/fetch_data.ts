@@ -1,0 +1,47 @@
+/**
+ * `deno task data`: makes sure the four MNIST files are in data/mnist (or --dir) and verified.
+ * Usage: deno task data [--dir <folder>] [--mirror <folder or http(s) URL base>]
+ */
+import { parseArgs } from "node:util";
+import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/mnist_files.ts";
+
+const HELP = `Usage: deno task data [--dir <folder>] [--mirror <folder or URL>]
+
+Puts the four MNIST .gz files into <folder> (default ${defaultMnistDir()}) and checks each
+against data/SHA256SUMS. Missing files come from --mirror, else env MNIST_MIRROR, else the
+public mirrors in order:
+${PUBLIC_MIRRORS.map((url) => `  ${url}`).join("\n")}`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      dir: { type: "string" },
+      mirror: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const dir = values.dir ?? defaultMnistDir();
+  console.log(`MNIST files in ${dir}:`);
+  const reports = await ensureMnistFiles({ dir, mirror: values.mirror });
+  for (const report of reports) {
+    for (const failure of report.failedAttempts) {
+      console.log(`  ${report.name}: skipped ${failure}`);
+    }
+    const what = report.status === "present" ? "present" : `fetched from ${report.source}`;
+    console.log(`  ${report.name}: ${what}, SHA-256 verified (${report.sha256.slice(0, 12)}…)`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    Deno.exit(1);
+  }
+}

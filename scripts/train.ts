@@ -1,0 +1,202 @@
+/**
+ * Trains one model from the command line and prints its summary, metrics and costs.
+ * Run `deno task train -- --help` for the options.
+ */
+import { parseArgs } from "node:util";
+import { checkBackendName, initBackend } from "../lib/backend.ts";
+import { makeConfig, PRESET_NAMES, type TrainConfig } from "../lib/config.ts";
+import { runExperiment } from "../lib/experiment.ts";
+import { buildModel, checkModelName, MODEL_NAMES } from "../lib/models.ts";
+import { formatDuration, formatProgress } from "../lib/progress.ts";
+import { formatCount, formatSummary, summarizeModel } from "../lib/summary.ts";
+
+const HELP = `Train one MNIST model with the article's schedule (or a smaller preset).
+
+Usage: deno task train -- --model NAME [options]
+
+  --model NAME          one of: ${MODEL_NAMES.join(", ")}
+  --preset NAME         one of: ${PRESET_NAMES.join(", ")} (default: quick; "article" is the
+                        full 60,000-image, 20-epoch schedule)
+  --epochs N            override the preset's number of epochs
+  --batch-size N        override the batch size (article: 16)
+  --train-size N        training images, a seeded subset of 60,000
+  --test-size N         test images, a seeded subset of 10,000
+  --learning-rate X     starting learning rate (article: 0.005)
+  --seed N              the one seed for weights, shuffles and dropout (default 0)
+  --memory-batch LIST   batch sizes at which to measure training memory, e.g. 16,8192
+  --backend NAME        wasm (default) or cpu; or set SIZEWISE_BACKEND
+  --retrain             train again even if a result is stored
+  --results-dir DIR     where results live (default data/results, or SIZEWISE_RESULTS)
+  --help                show this text
+
+An interrupted run resumes from its last completed epoch when started again.`;
+
+function parseCommandLine(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: "string" },
+      preset: { type: "string", default: "quick" },
+      epochs: { type: "string" },
+      "batch-size": { type: "string" },
+      "train-size": { type: "string" },
+      "test-size": { type: "string" },
+      "learning-rate": { type: "string" },
+      seed: { type: "string" },
+      "memory-batch": { type: "string" },
+      backend: { type: "string" },
+      retrain: { type: "boolean", default: false },
+      "results-dir": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  return values;
+}
+
+function numberOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || Number.isNaN(value)) {
+    throw new Error(`--${name} must be a number, got "${text}"`);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const options = parseCommandLine(Deno.args);
+  if (options.help) {
+    console.log(HELP);
+    return;
+  }
+  if (!options.model) {
+    throw new Error(`--model is required; choose one of: ${MODEL_NAMES.join(", ")}`);
+  }
+  checkModelName(options.model);
+  const overrides: Partial<TrainConfig> = {
+    numEpochs: numberOption("epochs", options.epochs),
+    batchSize: numberOption("batch-size", options["batch-size"]),
+    trainSize: numberOption("train-size", options["train-size"]),
+    testSize: numberOption("test-size", options["test-size"]),
+    learningRate: numberOption("learning-rate", options["learning-rate"]),
+    seed: numberOption("seed", options.seed),
+  };
+  const config = makeConfig(options.model, { preset: options.preset, overrides });
+  const memoryBatchSizes = options["memory-batch"]?.split(",").map((text) => {
+    const value = numberOption("memory-batch", text);
+    if (!Number.isInteger(value) || value! <= 0) {
+      throw new Error(`--memory-batch takes positive integers, got "${text}"`);
+    }
+    return value!;
+  });
+  const backend = await initBackend(
+    options.backend ? checkBackendName(options.backend) : undefined,
+  );
+
+  const model = buildModel(config.model, { seed: config.seed });
+  console.log(formatSummary(summarizeModel(model)));
+  model.dispose();
+  console.log(
+    `\nTraining ${config.model} on ${backend}: ${formatCount(config.trainSize)} images, ` +
+      `${config.numEpochs} epochs, batch ${config.batchSize}, seed ${config.seed}`,
+  );
+
+  const progress = progressPrinter(config);
+  const { result, cached } = await runExperiment(config, {
+    retrain: options.retrain,
+    resultsDir: options["results-dir"],
+    memoryBatchSizes,
+    onResume: (history) => console.log(`Resuming after epoch ${history.length} (checkpoint found)`),
+    onBatch: progress.batch,
+    onEpoch: progress.epoch,
+  });
+  if (cached) console.log(`Stored result ${result.key} reused (pass --retrain to train again).`);
+  printResult(result);
+}
+
+function progressPrinter(config: TrainConfig) {
+  const interactive = Deno.stderr.isTerminal();
+  let epochStarted = performance.now();
+  return {
+    batch(
+      { epoch, batch, numBatches, loss }: {
+        epoch: number;
+        batch: number;
+        numBatches: number;
+        loss: number;
+      },
+    ) {
+      if (batch === 1) epochStarted = performance.now();
+      if (!interactive || (batch % 20 !== 0 && batch !== numBatches)) return;
+      const line = formatProgress(batch, numBatches, {
+        elapsedSeconds: (performance.now() - epochStarted) / 1000,
+        label: `epoch ${epoch}/${config.numEpochs}`,
+      });
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r${line} loss ${loss.toFixed(4)}  `));
+    },
+    epoch(
+      metrics: {
+        epoch: number;
+        trainLoss: number;
+        testLoss: number;
+        testAccuracy: number;
+        trainSeconds: number;
+      },
+    ) {
+      if (interactive) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+      console.log(
+        `epoch ${metrics.epoch}/${config.numEpochs}: train loss ${metrics.trainLoss.toFixed(4)}, ` +
+          `test loss ${metrics.testLoss.toFixed(4)}, test accuracy ` +
+          `${(metrics.testAccuracy * 100).toFixed(2)}% (${formatDuration(metrics.trainSeconds)})`,
+      );
+    },
+  };
+}
+
+function printResult(result: Awaited<ReturnType<typeof runExperiment>>["result"]): void {
+  const last = result.history.at(-1)!;
+  const costs = result.costs;
+  console.log(`\nResult ${result.key} (${result.runtime.backend}, tfjs ${result.runtime.tfjs})`);
+  console.log(
+    `  test accuracy      ${(last.testAccuracy * 100).toFixed(2)}%  (loss ${
+      last.testLoss.toFixed(4)
+    })`,
+  );
+  console.log(
+    `  parameters         ${formatCount(costs.trainableParams)} trainable, ${
+      formatCount(costs.nonTrainableParams)
+    } not`,
+  );
+  console.log(`  MACs per image     ${formatCount(costs.macsPerImage)}`);
+  console.log(
+    `  train time/epoch   ${costs.trainSecondsPerEpoch.toFixed(1)} s (${
+      costs.trainSecondsPerFullEpoch.toFixed(1)
+    } s for 60,000 images)`,
+  );
+  console.log(
+    `  inference          ${costs.inferenceSeconds.toFixed(3)} s (${
+      costs.inferenceSecondsFullTestSet.toFixed(3)
+    } s for 10,000 images)`,
+  );
+  console.log(
+    `  weights file       ${formatCount(costs.weightFileBytes)} bytes (${
+      (costs.weightFileBytes / 2 ** 20).toFixed(2)
+    } MB)`,
+  );
+  for (const memory of costs.trainingMemory) {
+    const figure = memory.fits ? `${(memory.peakBytes! / 2 ** 20).toFixed(1)} MB` : "does not fit";
+    console.log(
+      `  memory, batch ${String(memory.batchSize).padEnd(5)}${figure}${
+        memory.note ? ` (${memory.note})` : ""
+      }`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(`Error: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
