@@ -34,6 +34,9 @@ export async function initBackend(
   name: BackendName = defaultBackendName(),
 ): Promise<BackendName> {
   checkBackendName(name);
+  // PROD silences tf.js' advice to install tfjs-node, which cannot install here (it downloads
+  // a binary) and would mislead readers; it changes no numbers.
+  tf.env().set("PROD", true);
   if (name === "wasm") {
     setWasmPaths(wasmDirectory());
     registerWasmKernels();

@@ -3,7 +3,7 @@
  * inference time on the test set, and the size of its saved weights.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Examples } from "./train.ts";
+import { disposeOptimizer, type Examples } from "./train.ts";
 
 /** Peak memory of one training step at one batch size. */
 export interface MemoryMeasurement {
@@ -39,7 +39,7 @@ export async function measureStepMemory(
     // tf.profile's peak counts every live tensor; count this model's weights and nothing else.
     return info.peakBytes - before + modelBytes(model);
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
 }
 

@@ -121,7 +121,7 @@ export async function trainModel(
       );
     }
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
   }
   return history;
 }
@@ -161,6 +161,15 @@ export function evaluateModel(
     tf.dispose([batchLoss, batchCorrect]);
   }
   return { loss: lossSum / examples.count, accuracy: correct / examples.count };
+}
+
+/**
+ * Disposes a momentum optimizer completely: tf.js 4.22's MomentumOptimizer.dispose() frees its
+ * accumulators but not the learning-rate scalar its SGD parent keeps, which leaks otherwise.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  if (optimizer instanceof tf.MomentumOptimizer) tf.SGDOptimizer.prototype.dispose.call(optimizer);
 }
 
 const PIXELS = 28 * 28;

@@ -1,0 +1,107 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { initBackend } from "../lib/backend.ts";
+import { makeConfig } from "../lib/config.ts";
+import { loadTrainedModel, runExperiment } from "../lib/experiment.ts";
+import { loadMnist } from "../lib/mnist.ts";
+import { loadCheckpoint } from "../lib/results.ts";
+import { type EpochMetrics, evaluateModel } from "../lib/train.ts";
+
+await initBackend("wasm");
+const config = makeConfig("small-net", {
+  preset: "smoke",
+  overrides: { trainSize: 256, testSize: 128, evalBatchSize: 128, numEpochs: 2 },
+});
+const data = await loadMnist({ trainSize: 256, testSize: 128, seed: 0 });
+
+function withoutTimes(history: EpochMetrics[]) {
+  return history.map(({ trainSeconds: _, evalSeconds: __, ...rest }) => rest);
+}
+
+Deno.test("runExperiment() stores a result with costs and reuses it unless asked to retrain", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const first = await runExperiment(config, { resultsDir, data });
+    assertEquals(first.cached, false);
+    assertEquals(first.result.history.length, 2);
+    assertEquals(first.result.costs.trainableParams, 518);
+    assertEquals(first.result.costs.weightFileBytes, (518 + 10) * 4); // + BatchNorm's statistics
+    assert(first.result.costs.inferenceSeconds > 0);
+    assertEquals(first.result.costs.trainingMemory[0].batchSize, 16);
+    assert(first.result.costs.trainingMemory[0].fits);
+    assertEquals(first.result.runtime.backend, "wasm");
+
+    const again = await runExperiment(config, { resultsDir, data });
+    assertEquals(again.cached, true);
+    assertEquals(again.result, first.result);
+
+    const retrained = await runExperiment(config, { resultsDir, data, retrain: true });
+    assertEquals(retrained.cached, false);
+    assertEquals(withoutTimes(retrained.result.history), withoutTimes(first.result.history));
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("an interrupted experiment resumes from its checkpoint with the same final numbers", async () => {
+  const [straightDir, resumedDir] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const straight = await runExperiment(config, { resultsDir: straightDir, data });
+    await assertRejects(
+      () =>
+        runExperiment(config, {
+          resultsDir: resumedDir,
+          data,
+          onEpoch: () => {
+            throw new Error("interrupted");
+          },
+        }),
+      /interrupted/,
+    );
+    const key = straight.result.key;
+    const checkpoint = await loadCheckpoint(resumedDir, key);
+    assertEquals(checkpoint?.history.length, 1);
+    tf.dispose([
+      ...Object.values(checkpoint!.modelWeights),
+      ...Object.values(checkpoint!.optimizerWeights),
+    ]);
+
+    let resumedAfter = -1;
+    const resumed = await runExperiment(config, {
+      resultsDir: resumedDir,
+      data,
+      onResume: (history) => void (resumedAfter = history.length),
+    });
+    assertEquals(resumedAfter, 1);
+    assertEquals(withoutTimes(resumed.result.history), withoutTimes(straight.result.history));
+    assertEquals(await loadCheckpoint(resumedDir, key), undefined, "checkpoint removed when done");
+  } finally {
+    await Deno.remove(straightDir, { recursive: true });
+    await Deno.remove(resumedDir, { recursive: true });
+  }
+});
+
+Deno.test("loadTrainedModel() brings back the stored model with its final test accuracy", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const { result } = await runExperiment(config, { resultsDir, data });
+    const model = await loadTrainedModel(result, { resultsDir });
+    const { accuracy } = evaluateModel(model, data.test);
+    assertEquals(accuracy, result.history.at(-1)!.testAccuracy);
+    model.dispose();
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("runExperiment() refuses data whose size differs from the config's", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    await assertRejects(
+      () => runExperiment({ ...config, trainSize: 300 }, { resultsDir, data }),
+      /256 training and 128 test images, the config asks for 300 and 128/,
+    );
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
