@@ -1,0 +1,116 @@
+/**
+ * Speed figures for `deno task bench`: seconds per epoch and inference time per model and
+ * backend, set against the PyTorch peer measured in the same run.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { makeConfig, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE } from "./config.ts";
+import { measureInference } from "./cost.ts";
+import type { Mnist } from "./mnist.ts";
+import { buildModel } from "./models.ts";
+import { trainModel } from "./train.ts";
+
+/** One model's speed on one backend. */
+export interface SpeedFigures {
+  model: string;
+  backend: string;
+  batchSize: number;
+  /** Seconds per 60,000-image epoch, from timing `samples` images. */
+  epochSeconds: number;
+  /** Seconds to predict 10,000 images in batches of 1,000 (median after a warm-up). */
+  inferenceSeconds: number;
+}
+
+/** One line of `torch_mnist_bench.py`'s output. */
+export interface PeerFigures {
+  model: string;
+  params: number;
+  batchSize: number;
+  epochSeconds: number;
+  inferenceSeconds: number;
+}
+
+/**
+ * Times the real training loop on `samples` images at `batchSize`, scaled to 60,000, and
+ * inference on the 10,000 test images. `data` must hold at least `samples` training images.
+ */
+export async function measureSpeed(
+  modelName: string,
+  data: Mnist,
+  options: { batchSize: number; samples: number; warmupSamples?: number },
+): Promise<SpeedFigures> {
+  const { batchSize, samples } = options;
+  const warmup = options.warmupSamples ?? Math.min(samples, 16 * batchSize);
+  const slice = (count: number) => ({
+    train: {
+      images: data.train.images.subarray(0, count * 784),
+      labels: data.train.labels.subarray(0, count),
+      count,
+    },
+    test: {
+      images: data.test.images.subarray(0, batchSize * 784),
+      labels: data.test.labels.subarray(0, batchSize),
+      count: batchSize,
+    },
+  });
+  const model = buildModel(modelName);
+  try {
+    const run = async (count: number) => {
+      const config = makeConfig(modelName, {
+        overrides: { trainSize: count, testSize: batchSize, numEpochs: 1, batchSize },
+      });
+      const [epoch] = await trainModel(model, slice(count), { config });
+      return epoch.trainSeconds;
+    };
+    await run(warmup); // compiles and allocates what later steps reuse
+    const seconds = await run(samples);
+    const inference = measureInference(model, data.test, { batchSize: 1000, repeats: 3 });
+    return {
+      model: modelName,
+      backend: tf.getBackend(),
+      batchSize,
+      epochSeconds: seconds * MNIST_TRAIN_SIZE / samples,
+      inferenceSeconds: inference.medianSeconds * MNIST_TEST_SIZE / data.test.count,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Parses the PyTorch peer's output lines; other lines are ignored. */
+export function parsePeerOutput(text: string): PeerFigures[] {
+  const pattern =
+    /^(\S+)\s+params=\s*([\d,]+)\s+batch=(\d+)\s+epoch_s=\s*([\d.]+)\s+infer10k_s=\s*([\d.]+)/;
+  return text.split("\n").flatMap((line) => {
+    const match = line.trim().match(pattern);
+    if (!match) return [];
+    return [{
+      model: match[1],
+      params: Number(match[2].replaceAll(",", "")),
+      batchSize: Number(match[3]),
+      epochSeconds: Number(match[4]),
+      inferenceSeconds: Number(match[5]),
+    }];
+  });
+}
+
+/** A Markdown table of our figures, with the ratio to the peer's where it ran. */
+export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): string {
+  const peerFor = (figures: SpeedFigures) =>
+    peer.find((p) => p.model === figures.model && p.batchSize === figures.batchSize);
+  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "-");
+  const header = "| model | backend | batch | s/epoch | PyTorch s/epoch | ratio | " +
+    "inference 10k s | PyTorch inference s | ratio |";
+  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|";
+  const rows = ours.map((figures) => {
+    const p = peerFor(figures);
+    return `| ${figures.model} | ${figures.backend} | ${figures.batchSize} | ` +
+      `${figures.epochSeconds.toFixed(1)} | ${p ? p.epochSeconds.toFixed(1) : "-"} | ` +
+      `${ratio(figures.epochSeconds, p?.epochSeconds)} | ${
+        figures.inferenceSeconds.toFixed(2)
+      } | ` +
+      `${p ? p.inferenceSeconds.toFixed(2) : "-"} | ${
+        ratio(figures.inferenceSeconds, p?.inferenceSeconds)
+      } |`;
+  });
+  return [header, rule, ...rows].join("\n");
+}

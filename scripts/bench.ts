@@ -1,0 +1,145 @@
+/**
+ * `deno task bench`: training and inference speed of every model on every backend, with the
+ * PyTorch peer (../shared/peer/torch_mnist_bench.py) run in the same session when python3 has
+ * torch, and our time as a ratio to its. A benchmark, not a test: it prints one table.
+ */
+import { parseArgs } from "node:util";
+import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend.ts";
+import { formatSpeedTable, measureSpeed, parsePeerOutput, type PeerFigures } from "../lib/bench.ts";
+import type { SpeedFigures } from "../lib/bench.ts";
+import { loadMnist } from "../lib/mnist.ts";
+import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
+
+const HELP = `Time training and inference of every model, against PyTorch on this CPU.
+
+Usage: deno task bench -- [options]
+
+  --models LIST      comma-separated (default: all five)
+  --backends LIST    from: ${BACKEND_NAMES.join(", ")} (default: wasm; cpu is ~100x slower)
+  --batch LIST       batch sizes (default: 16,256)
+  --samples N        training images timed per model and batch (default: 4096; the peer
+                     uses the same); an epoch is scaled from them
+  --cpu-samples N    the same for the cpu backend (default: 64)
+  --peer PATH        the PyTorch peer script (default: ../shared/peer/torch_mnist_bench.py)
+  --python PATH      the Python that has torch (default: /usr/bin/python3, Debian's, where
+                     python3-torch installs; else python3 on PATH)
+  --no-peer          do not run the peer
+  --help`;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    models: { type: "string", default: MODEL_NAMES.join(",") },
+    backends: { type: "string", default: "wasm" },
+    batch: { type: "string", default: "16,256" },
+    samples: { type: "string", default: "4096" },
+    "cpu-samples": { type: "string", default: "64" },
+    peer: {
+      type: "string",
+      default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+    },
+    python: { type: "string", default: defaultPython() },
+    "no-peer": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+
+function defaultPython(): string {
+  try {
+    Deno.statSync("/usr/bin/python3");
+    return "/usr/bin/python3";
+  } catch {
+    return "python3";
+  }
+}
+
+function positiveIntegers(name: string, text: string): number[] {
+  return text.split(",").map((part) => {
+    const value = Number(part);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`--${name} takes positive integers, got "${part}"`);
+    }
+    return value;
+  });
+}
+
+async function runPeer(
+  models: string[],
+  batchSizes: number[],
+  samples: number,
+): Promise<PeerFigures[]> {
+  if (values["no-peer"]) return [];
+  try {
+    await Deno.stat(values.peer);
+  } catch {
+    console.error(`PyTorch peer not found at ${values.peer}; ratios are left out.`);
+    return [];
+  }
+  const figures: PeerFigures[] = [];
+  for (const batch of batchSizes) {
+    const output = await new Deno.Command(values.python, {
+      args: [
+        values.peer,
+        "--models",
+        models.join(","),
+        "--batch",
+        String(batch),
+        "--samples",
+        String(samples),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((error) => ({
+      success: false,
+      stdout: new Uint8Array(),
+      stderr: new TextEncoder().encode(String(error)),
+    }));
+    if (!output.success) {
+      console.error(
+        `The PyTorch peer did not run (install it with: apt-get install -y python3-torch ` +
+          `libopenblas0-pthread): ${
+            new TextDecoder().decode(output.stderr).trim().split("\n").at(-1)
+          }`,
+      );
+      return [];
+    }
+    figures.push(...parsePeerOutput(new TextDecoder().decode(output.stdout)));
+  }
+  return figures;
+}
+
+async function main(): Promise<void> {
+  if (values.help) return console.log(HELP);
+  const models = values.models.split(",").map(checkModelName);
+  const backends = values.backends.split(",").map(checkBackendName);
+  const batchSizes = positiveIntegers("batch", values.batch);
+  const [samples] = positiveIntegers("samples", values.samples);
+  const [cpuSamples] = positiveIntegers("cpu-samples", values["cpu-samples"]);
+  const data = await loadMnist({ trainSize: Math.max(samples, ...batchSizes), seed: 0 });
+
+  const ours: SpeedFigures[] = [];
+  for (const backend of backends) {
+    await initBackend(backend);
+    for (const model of models) {
+      for (const batchSize of batchSizes) {
+        const count = Math.max(batchSize, backend === "cpu" ? cpuSamples : samples);
+        const figures = await measureSpeed(model, data, { batchSize, samples: count });
+        console.error(
+          `${model} ${backend} batch ${batchSize}: ${figures.epochSeconds.toFixed(1)} s/epoch, ` +
+            `inference ${figures.inferenceSeconds.toFixed(2)} s`,
+        );
+        ours.push(figures);
+      }
+    }
+  }
+  // The peer runs after ours, in the same session, on the same machine.
+  const peer = await runPeer(models, batchSizes, samples);
+  console.log(`\n${formatSpeedTable(ours, peer)}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`Error: ${(error as Error).message}`);
+  Deno.exit(1);
+}

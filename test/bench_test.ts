@@ -1,0 +1,55 @@
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { initBackend } from "../lib/backend.ts";
+import { formatSpeedTable, measureSpeed, parsePeerOutput } from "../lib/bench.ts";
+import { loadMnist } from "../lib/mnist.ts";
+
+const PEER_OUTPUT = `torch 1.13.0, threads=1
+keras-mlp    params=  669,706 batch=16 epoch_s=    21.3 infer10k_s=  0.61
+small-net    params=      518 batch=16 epoch_s=    15.9 infer10k_s=  0.70
+`;
+
+Deno.test("parsePeerOutput() reads the PyTorch peer's lines and skips the rest", () => {
+  assertEquals(parsePeerOutput(PEER_OUTPUT), [
+    {
+      model: "keras-mlp",
+      params: 669_706,
+      batchSize: 16,
+      epochSeconds: 21.3,
+      inferenceSeconds: 0.61,
+    },
+    { model: "small-net", params: 518, batchSize: 16, epochSeconds: 15.9, inferenceSeconds: 0.7 },
+  ]);
+});
+
+Deno.test("formatSpeedTable() gives our time as a ratio to the peer's of the same model and batch", () => {
+  const table = formatSpeedTable([
+    {
+      model: "small-net",
+      backend: "wasm",
+      batchSize: 16,
+      epochSeconds: 31.8,
+      inferenceSeconds: 1.4,
+    },
+    { model: "pytorch", backend: "wasm", batchSize: 16, epochSeconds: 20, inferenceSeconds: 1 },
+  ], parsePeerOutput(PEER_OUTPUT));
+  assertMatch(
+    table,
+    /\| small-net \| wasm \| 16 \| 31\.8 \| 15\.9 \| 2\.00x \| 1\.40 \| 0\.70 \| 2\.00x \|/,
+  );
+  assertMatch(table, /\| pytorch \| wasm \| 16 \| 20\.0 \| - \| - \|/); // no peer line for it
+});
+
+Deno.test("measureSpeed() times the real training loop and scales it to a 60,000-image epoch", async () => {
+  await initBackend("wasm");
+  const data = await loadMnist({ trainSize: 128, testSize: 1000 });
+  const figures = await measureSpeed("pytorch-gap", data, {
+    batchSize: 16,
+    samples: 64,
+    warmupSamples: 16,
+  });
+  assertEquals(figures.backend, "wasm");
+  assert(figures.epochSeconds > 0 && Number.isFinite(figures.epochSeconds));
+  // 64 timed images stand for 60,000: the estimate is far more than the few seconds spent.
+  assert(figures.epochSeconds > 1, `${figures.epochSeconds} s per epoch`);
+  assert(figures.inferenceSeconds > 0);
+});
