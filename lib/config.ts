@@ -82,11 +82,12 @@ export function makeConfig(
   }
   const config: TrainConfig = {
     ...ARTICLE_CONFIG,
-    learningRateDrops: [...ARTICLE_CONFIG.learningRateDrops],
     ...PRESETS[presetName],
     ...withoutUndefined(options.overrides ?? {}),
     model,
   };
+  // A fresh copy of the drops, so editing one config never changes the presets or another.
+  config.learningRateDrops = config.learningRateDrops.map((drop) => ({ ...drop }));
   return checkConfig(config);
 }
 

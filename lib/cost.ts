@@ -3,6 +3,7 @@
  * inference time on the test set, and the size of its saved weights.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkModelName } from "./models.ts";
 import { disposeOptimizer, type Examples } from "./train.ts";
 
 /** Peak memory of one training step at one batch size. */
@@ -51,6 +52,11 @@ export async function measureTrainingMemory(
   modelName: string,
   options: { batchSize: number; backend?: string },
 ): Promise<MemoryMeasurement> {
+  // Checked here: a typo must be an error, not a "does not fit" row.
+  checkModelName(modelName);
+  if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) {
+    throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
+  }
   const script = new URL("../scripts/measure_memory.ts", import.meta.url).pathname;
   const args = ["run", "--allow-read", "--allow-env", script, modelName, String(options.batchSize)];
   const env: Record<string, string> = options.backend ? { SIZEWISE_BACKEND: options.backend } : {};

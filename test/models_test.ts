@@ -1,6 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { buildModel, buildSmallNet, MODEL_NAMES } from "../lib/models.ts";
+import {
+  buildModel,
+  buildSmallConvNet,
+  buildSmallNet,
+  MODEL_NAMES,
+  SMALL_NET_SPEC,
+  smallConvNetName,
+} from "../lib/models.ts";
 import { formatSummary, summarizeModel } from "../lib/summary.ts";
 import { initBackend } from "../lib/backend.ts";
 
@@ -64,8 +71,8 @@ Deno.test("small-net's first conv must be 3x3: 5x5 would give 598 parameters, no
   const summary = summarizeModel(buildSmallNet());
   const conv1 = summary.rows.find((row) => row.name === "conv_1")!;
   assertEquals(conv1.trainableParams, 5 * (3 * 3 * 1) + 5);
-  // The same net with a 5x5 first conv: 25 weights instead of 9 per filter.
-  assertEquals(summary.trainableParams - conv1.trainableParams + 5 * 25 + 5, 598);
+  // The same net with a 5x5 first conv, as the article's text says: 25 weights per filter.
+  assertEquals(summarizeModel(buildSmallNet({ firstKernelSize: 5 })).trainableParams, 598);
   // BatchNorm's moving mean and variance are stored but not trained.
   assertEquals(summary.nonTrainableParams, 10);
 });
@@ -88,4 +95,29 @@ Deno.test("formatSummary() renders every layer and the totals as a Markdown tabl
   assert(text.includes("| fc_1 | Dense | 50 | 16,050 | 0 | 16,000 |"), text);
   assert(text.includes("**21,840**"));
   assert(text.includes("0.08 MB"));
+});
+
+Deno.test("buildSmallConvNet() builds the search family and counts what each switch adds", () => {
+  const count = (spec: typeof SMALL_NET_SPEC) =>
+    summarizeModel(buildSmallConvNet(spec)).trainableParams;
+  assertEquals(count(SMALL_NET_SPEC), 518);
+  assertEquals(count({ ...SMALL_NET_SPEC, batchNorm: false }), 508); // no gamma and beta
+  // conv 8@3x3 + conv 16@3x3: 80 + 1,168 + 170.
+  assertEquals(count({ ...SMALL_NET_SPEC, filters1: 8, filters2: 16 }), 80 + 16 + 1168 + 170);
+  assertEquals(smallConvNetName(SMALL_NET_SPEC), "conv5x3-bn-conv8-leakyRelu");
+});
+
+Deno.test("buildSmallConvNet() rejects specs that make no sense", () => {
+  assertThrows(
+    () => buildSmallConvNet({ ...SMALL_NET_SPEC, filters1: 0 }),
+    /filters1 must be a positive integer/,
+  );
+  assertThrows(
+    () => buildSmallConvNet({ ...SMALL_NET_SPEC, kernelSize: 4 }),
+    /kernelSize must be odd/,
+  );
+  assertThrows(
+    () => buildSmallConvNet({ ...SMALL_NET_SPEC, activation: "tanh" as "relu" }),
+    /activation must be "relu" or "leakyRelu"/,
+  );
 });
