@@ -136,6 +136,17 @@ export async function runExperiment(
   }
 }
 
+/** The stored result of `config` on the current (or default) backend, if there is one. */
+export async function findStoredResult(
+  config: TrainConfig,
+  options: { resultsDir?: string } = {},
+): Promise<ExperimentOutcome["result"] | undefined> {
+  const backend = await initBackend(currentBackend());
+  const key = await resultKey(config, backend);
+  const result = await loadResult(options.resultsDir ?? defaultResultsDir(), key);
+  return result as ExperimentOutcome["result"] | undefined;
+}
+
 /** Rebuilds the trained model of a stored result (the caller disposes it). */
 export async function loadTrainedModel(
   result: RunResult,

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
-import { loadTrainedModel, runExperiment } from "../lib/experiment.ts";
+import { findStoredResult, loadTrainedModel, runExperiment } from "../lib/experiment.ts";
 import { loadMnist } from "../lib/mnist.ts";
 import { loadCheckpoint } from "../lib/results.ts";
 import { type EpochMetrics, evaluateModel } from "../lib/train.ts";
@@ -30,6 +30,9 @@ Deno.test("runExperiment() stores a result with costs and reuses it unless asked
     assertEquals(first.result.costs.trainingMemory[0].batchSize, 16);
     assert(first.result.costs.trainingMemory[0].fits);
     assertEquals(first.result.runtime.backend, "wasm");
+
+    assertEquals(await findStoredResult(config, { resultsDir }), first.result);
+    assertEquals(await findStoredResult({ ...config, seed: 5 }, { resultsDir }), undefined);
 
     const again = await runExperiment(config, { resultsDir, data });
     assertEquals(again.cached, true);

@@ -1,0 +1,33 @@
+import { assertEquals } from "./assert.ts";
+import { MNIST_TRAIN_SIZE } from "../lib/config.ts";
+import { ARTICLE_FIGURES, RULE_OF_THUMB } from "../lib/article.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models.ts";
+import { summarizeModel } from "../lib/summary.ts";
+
+Deno.test("the article's figures cover the five models and match our parameter counts", () => {
+  assertEquals(Object.keys(ARTICLE_FIGURES), [...MODEL_NAMES]);
+  for (const name of MODEL_NAMES) {
+    const model = buildModel(name);
+    assertEquals(
+      summarizeModel(model).trainableParams,
+      ARTICLE_FIGURES[name].trainableParams,
+      name,
+    );
+    model.dispose();
+  }
+});
+
+Deno.test("the article's weight sizes are our float32 sizes in MB of 2^20 bytes", () => {
+  for (const name of MODEL_NAMES) {
+    const reported = ARTICLE_FIGURES[name].weightMB;
+    if (reported === undefined) continue;
+    const model = buildModel(name);
+    assertEquals(summarizeModel(model).weightMB.toFixed(2), reported.toFixed(2), name);
+    model.dispose();
+  }
+});
+
+Deno.test("the rule of thumb's bounds are MNIST's features and observations", () => {
+  assertEquals(RULE_OF_THUMB.features, 28 * 28);
+  assertEquals(RULE_OF_THUMB.observations, MNIST_TRAIN_SIZE);
+});
