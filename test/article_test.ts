@@ -3,6 +3,9 @@ import { MNIST_TRAIN_SIZE } from "../lib/config.ts";
 import { ARTICLE_FIGURES, RULE_OF_THUMB } from "../lib/article.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models.ts";
 import { summarizeModel } from "../lib/summary.ts";
+import { initBackend } from "../lib/backend.ts";
+
+await initBackend();
 
 Deno.test("the article's figures cover the five models and match our parameter counts", () => {
   assertEquals(Object.keys(ARTICLE_FIGURES), [...MODEL_NAMES]);

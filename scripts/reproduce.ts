@@ -1,0 +1,101 @@
+/**
+ * `deno task reproduce`: the article's full experiment. Trains all five models on the full
+ * schedule (60,000 images, batch 16, 20 epochs), measures their costs, and stores the results
+ * in data/reproduction/ (committed, so readers need not train for hours). Completed models
+ * are not rerun; an interrupted one resumes from its last epoch's checkpoint.
+ */
+import { parseArgs } from "node:util";
+import { initBackend } from "../lib/backend.ts";
+import { makeConfig } from "../lib/config.ts";
+import { findStoredResult, runExperiment } from "../lib/experiment.ts";
+import { loadMnist } from "../lib/mnist.ts";
+import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
+import { formatDuration, formatProgress } from "../lib/progress.ts";
+import { comparisonRows, formatComparison } from "../lib/report.ts";
+import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
+
+const HELP = `Reproduce the article: every model on the full schedule, then its costs.
+
+Usage: deno task reproduce -- [--models a,b] [--preset article] [--results-dir DIR]
+
+  --models LIST       comma-separated (default: all five, smallest first)
+  --preset NAME       default "article"; "smoke" runs the same path on tiny data
+  --results-dir DIR   default data/reproduction
+  --memory-batch LIST batch sizes for training memory (default: 16,8192, as the article)
+  --help
+
+Stop it at any time: started again, it skips finished models and resumes the current one
+from its last completed epoch.`;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    models: { type: "string", default: "small-net,pytorch-gap,pytorch,keras-mlp,keras-cnn" },
+    preset: { type: "string", default: "article" },
+    "results-dir": { type: "string", default: REPRODUCTION_DIR },
+    "memory-batch": { type: "string", default: "16,8192" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+async function main(): Promise<void> {
+  if (values.help) return console.log(HELP);
+  const models = values.models.split(",").map(checkModelName);
+  const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
+  const memoryBatchSizes = values["memory-batch"].split(",").map(Number);
+  const resultsDir = values["results-dir"];
+  const backend = await initBackend();
+  const { trainSize, testSize, seed } = configs[0];
+  const data = await loadMnist({ trainSize, testSize, seed });
+  const started = performance.now();
+
+  for (const config of configs) {
+    const stored = await findStoredResult(config, { resultsDir });
+    if (stored) {
+      console.log(
+        `${config.model}: done (${(stored.history.at(-1)!.testAccuracy * 100).toFixed(2)}%)`,
+      );
+      continue;
+    }
+    const totalSteps = config.numEpochs * Math.ceil(config.trainSize / config.batchSize);
+    let firstStep = 0;
+    let firstStepAt = performance.now();
+    console.log(`${config.model}: training on ${backend}, ${config.numEpochs} epochs`);
+    await runExperiment(config, {
+      data,
+      resultsDir,
+      memoryBatchSizes,
+      onResume: (history) => {
+        console.log(`  resuming after epoch ${history.length}`);
+      },
+      onBatch: ({ epoch, batch, numBatches }) => {
+        const done = (epoch - 1) * numBatches + batch;
+        if (firstStep === 0) [firstStep, firstStepAt] = [done, performance.now()];
+        if (!Deno.stderr.isTerminal() || batch % 50 !== 0) return;
+        const line = formatProgress(done - firstStep, totalSteps - firstStep, {
+          elapsedSeconds: (performance.now() - firstStepAt) / 1000,
+          label: `  ${config.model} epoch ${epoch}/${config.numEpochs}`,
+        });
+        Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}`));
+      },
+      onEpoch: (metrics) => {
+        if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+        console.log(
+          `  epoch ${metrics.epoch}: test accuracy ${(metrics.testAccuracy * 100).toFixed(2)}%, ` +
+            `test loss ${metrics.testLoss.toFixed(4)} (${formatDuration(metrics.trainSeconds)})`,
+        );
+      },
+    });
+  }
+  const results = [];
+  for (const config of configs) results.push((await findStoredResult(config, { resultsDir }))!);
+  console.log(`\n${formatComparison(comparisonRows(results))}`);
+  console.log(`\nThis sitting took ${formatDuration((performance.now() - started) / 1000)}.`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`Error: ${(error as Error).message}`);
+  Deno.exit(1);
+}
