@@ -1,0 +1,43 @@
+import { assertEquals, assertMatch } from "./assert.ts";
+
+const script = new URL("../scripts/reproduce.ts", import.meta.url).pathname;
+
+async function reproduce(args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("reproduce runs the whole path on the smoke preset and skips finished models after", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const args = [
+      "--preset",
+      "smoke",
+      "--models",
+      "small-net,pytorch-gap",
+      "--memory-batch",
+      "16",
+      "--results-dir",
+      resultsDir,
+    ];
+    const first = await reproduce(args);
+    assertEquals(first.code, 0, first.stderr);
+    assertMatch(first.stdout, /small-net: training on wasm, 1 epochs/);
+    assertMatch(first.stdout, /\| pytorch-gap \| 7,090 \|/);
+    const second = await reproduce(args);
+    assertMatch(second.stdout, /small-net: done \([\d.]+%\)\npytorch-gap: done/);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("reproduce rejects an unknown model before any work", async () => {
+  const { code, stderr } = await reproduce(["--models", "small-net,lenet"]);
+  assertEquals(code, 1);
+  assertMatch(stderr, /Unknown model "lenet"/);
+});
