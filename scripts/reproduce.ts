@@ -18,7 +18,8 @@ const HELP = `Reproduce the article: every model on the full schedule, then its 
 
 Usage: deno task reproduce -- [--models a,b] [--preset article] [--results-dir DIR]
 
-  --models LIST       comma-separated (default: all five, smallest first)
+  --models LIST       comma-separated, from: ${MODEL_NAMES.join(", ")}
+                      (default: all five, smallest first)
   --preset NAME       default "article"; "smoke" runs the same path on tiny data
   --results-dir DIR   default data/reproduction
   --memory-batch LIST batch sizes for training memory (default: 16,8192, as the article)
