@@ -58,3 +58,10 @@ export const RULE_OF_THUMB = {
   /** Training images. */
   observations: 60_000,
 } as const;
+
+/** Where a parameter count falls against the rule of thumb. */
+export function ruleOfThumbPosition(params: number): "below" | "inside" | "above" {
+  if (params < RULE_OF_THUMB.features) return "below";
+  if (params > RULE_OF_THUMB.observations) return "above";
+  return "inside";
+}

@@ -13,11 +13,13 @@ import {
   defaultResultsDir,
   deleteCheckpoint,
   loadCheckpoint,
+  loadMeasurement,
   loadResult,
   loadResultWeights,
   resultKey,
   type RunResult,
   saveCheckpoint,
+  saveMeasurement,
   saveResult,
 } from "./results.ts";
 import { summarizeModel } from "./summary.ts";
@@ -145,6 +147,27 @@ export async function findStoredResult(
   const key = await resultKey(config, backend);
   const result = await loadResult(options.resultsDir ?? defaultResultsDir(), key);
   return result as ExperimentOutcome["result"] | undefined;
+}
+
+/**
+ * One training step's peak memory at `batchSize`, measured once per model, batch size and
+ * backend and then read from the store (a large batch takes tens of seconds to measure).
+ */
+export async function measureTrainingMemoryStored(
+  modelName: string,
+  options: { batchSize: number; resultsDir?: string },
+): Promise<MemoryMeasurement> {
+  const dir = options.resultsDir ?? defaultResultsDir();
+  const backend = await initBackend(currentBackend());
+  const name = `memory_${modelName}_${backend}_batch${options.batchSize}`;
+  const stored = await loadMeasurement<MemoryMeasurement>(dir, name);
+  if (stored) return stored;
+  const measured = await measureTrainingMemory(modelName, {
+    batchSize: options.batchSize,
+    backend,
+  });
+  await saveMeasurement(dir, name, measured);
+  return measured;
 }
 
 /** Rebuilds the trained model of a stored result (the caller disposes it). */

@@ -167,6 +167,27 @@ export async function deleteCheckpoint(dir: string, key: string): Promise<void> 
   });
 }
 
+/** Saves one small measurement (JSON) under `measurements/<name>.json`, atomically. */
+export async function saveMeasurement(dir: string, name: string, value: unknown): Promise<void> {
+  await Deno.mkdir(`${dir}/measurements`, { recursive: true });
+  const text = JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, value }, null, 1) + "\n";
+  await writeAtomically(`${dir}/measurements/${name}.json`, new TextEncoder().encode(text));
+}
+
+/** Loads a measurement saved by `saveMeasurement`, or undefined if there is none. */
+export async function loadMeasurement<T>(dir: string, name: string): Promise<T | undefined> {
+  const path = `${dir}/measurements/${name}.json`;
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    const stored = JSON.parse(text);
+    if (stored.schemaVersion === RESULTS_SCHEMA_VERSION) return stored.value as T;
+  } catch {
+    // reported below
+  }
+  throw new Error(`The measurement ${path} is corrupt or from another version; delete it`);
+}
+
 function parseResult(text: string, path: string): RunResult {
   let result: RunResult;
   try {

@@ -66,6 +66,14 @@ export function formatSummary(summary: ModelSummary): string {
   return [`**${summary.name}**`, "", header, rule, ...lines, total, "", size].join("\n");
 }
 
+/** The layer with the most trainable parameters, and its share of the model's. */
+export function largestLayer(summary: ModelSummary): { row: LayerRow; share: number } {
+  const row = summary.rows.reduce((best, row) =>
+    row.trainableParams > best.trainableParams ? row : best
+  );
+  return { row, share: row.trainableParams / summary.trainableParams };
+}
+
 /** Formats an integer with thousands separators: 1199882 -> "1,199,882". */
 export function formatCount(value: number): string {
   return Math.round(value).toLocaleString("en-US");

@@ -34,3 +34,12 @@ Deno.test("the rule of thumb's bounds are MNIST's features and observations", ()
   assertEquals(RULE_OF_THUMB.features, 28 * 28);
   assertEquals(RULE_OF_THUMB.observations, MNIST_TRAIN_SIZE);
 });
+
+Deno.test("ruleOfThumbPosition() places counts below, inside and above 784 to 60,000", async () => {
+  const { ruleOfThumbPosition } = await import("../lib/article.ts");
+  assertEquals(ruleOfThumbPosition(518), "below");
+  assertEquals(ruleOfThumbPosition(784), "inside");
+  assertEquals(ruleOfThumbPosition(21_840), "inside");
+  assertEquals(ruleOfThumbPosition(60_000), "inside");
+  assertEquals(ruleOfThumbPosition(669_706), "above");
+});

@@ -2,7 +2,12 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
-import { findStoredResult, loadTrainedModel, runExperiment } from "../lib/experiment.ts";
+import {
+  findStoredResult,
+  loadTrainedModel,
+  measureTrainingMemoryStored,
+  runExperiment,
+} from "../lib/experiment.ts";
 import { loadMnist } from "../lib/mnist.ts";
 import { loadCheckpoint } from "../lib/results.ts";
 import { type EpochMetrics, evaluateModel } from "../lib/train.ts";
@@ -103,6 +108,33 @@ Deno.test("runExperiment() refuses data whose size differs from the config's", a
     await assertRejects(
       () => runExperiment({ ...config, trainSize: 300 }, { resultsDir, data }),
       /256 training and 128 test images, the config asks for 300 and 128/,
+    );
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("measureTrainingMemoryStored() measures once, then reads the stored figure", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const first = await measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir });
+    assert(first.fits && first.peakBytes! > 0);
+    const files = [...Deno.readDirSync(`${resultsDir}/measurements`)].map((entry) => entry.name);
+    assertEquals(files, ["memory_small-net_wasm_batch32.json"]);
+    // A planted figure proves the second call reads the store instead of measuring.
+    const planted = { ...first, peakBytes: 123 };
+    await Deno.writeTextFile(
+      `${resultsDir}/measurements/${files[0]}`,
+      JSON.stringify({ schemaVersion: 1, value: planted }),
+    );
+    assertEquals(
+      await measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir }),
+      planted,
+    );
+    await Deno.writeTextFile(`${resultsDir}/measurements/${files[0]}`, "{not json");
+    await assertRejects(
+      () => measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir }),
+      /measurement .* is corrupt or from another version; delete it/,
     );
   } finally {
     await Deno.remove(resultsDir, { recursive: true });

@@ -121,3 +121,11 @@ Deno.test("buildSmallConvNet() rejects specs that make no sense", () => {
     /activation must be "relu" or "leakyRelu"/,
   );
 });
+
+Deno.test("largestLayer() finds where the parameters live: keras-cnn's dense layer holds 98%", async () => {
+  const { largestLayer } = await import("../lib/summary.ts");
+  const { row, share } = largestLayer(summarizeModel(buildModel("keras-cnn")));
+  assertEquals(row.name, "dense");
+  assertEquals(row.trainableParams, 9216 * 128 + 128);
+  assertEquals(share.toFixed(3), (1_179_776 / 1_199_882).toFixed(3));
+});
