@@ -2,7 +2,7 @@
 import { ARTICLE_FIGURES } from "./article.ts";
 import type { MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment.ts";
-import { formatCount } from "./summary.ts";
+import { formatCount, formatMB } from "./summary.ts";
 
 type Result = ExperimentOutcome["result"];
 
@@ -65,7 +65,7 @@ export function formatComparison(rows: ComparisonRow[]): string {
     row.testLoss.toFixed(4),
     row.trainSecondsPerFullEpoch.toFixed(1),
     row.inferenceSecondsFullTestSet.toFixed(2),
-    row.weightMB < 0.01 ? row.weightMB.toFixed(4) : row.weightMB.toFixed(2),
+    formatMB(row.weightMB),
     ...batchSizes.map((size) => {
       const value = row.memoryMB[size];
       return value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(1);
@@ -117,7 +117,7 @@ export function formatArticleComparison(rows: ComparisonRow[]): string {
         article && `${(article.testAccuracy * 100).toFixed(2)}%`,
       ),
       pair(formatCount(row.trainableParams), article && formatCount(article.trainableParams)),
-      pair(row.weightMB.toFixed(2), article?.weightMB?.toFixed(2)),
+      pair(formatMB(row.weightMB), article?.weightMB?.toFixed(2)),
       pair(row.trainSecondsPerFullEpoch.toFixed(0), article?.cpuSecondsPerEpoch?.toFixed(0)),
       pair(row.inferenceSecondsFullTestSet.toFixed(1), article?.cpuInferenceSeconds?.toFixed(0)),
       pair(memory(row.memoryMB[16]), article?.gpuMemoryMB?.batch16.toFixed(0)),

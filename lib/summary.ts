@@ -62,7 +62,7 @@ export function formatSummary(summary: ModelSummary): string {
   const total = `| **total** | | | **${formatCount(summary.trainableParams)}** | ` +
     `**${formatCount(summary.nonTrainableParams)}** | **${formatCount(summary.macs)}** |`;
   const size = `Weights: ${formatCount(summary.weightBytes)} bytes = ` +
-    `${summary.weightMB.toFixed(2)} MB as float32.`;
+    `${formatMB(summary.weightMB)} MB as float32.`;
   return [`**${summary.name}**`, "", header, rule, ...lines, total, "", size].join("\n");
 }
 
@@ -72,6 +72,11 @@ export function largestLayer(summary: ModelSummary): { row: LayerRow; share: num
     row.trainableParams > best.trainableParams ? row : best
   );
   return { row, share: row.trainableParams / summary.trainableParams };
+}
+
+/** Formats MB with two decimals, or with four below 0.01 MB so tiny models do not read 0.00. */
+export function formatMB(value: number): string {
+  return value < 0.01 ? value.toFixed(4) : value.toFixed(2);
 }
 
 /** Formats an integer with thousands separators: 1199882 -> "1,199,882". */

@@ -140,3 +140,28 @@ Deno.test("measureTrainingMemoryStored() measures once, then reads the stored fi
     await Deno.remove(resultsDir, { recursive: true });
   }
 });
+
+Deno.test("loadReproduction() finds full-schedule results by model and leaves out the rest", async () => {
+  const { loadReproduction } = await import("../lib/reproduction.ts");
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    assertEquals(await loadReproduction({ resultsDir }), {});
+    // Plant a stored result under the article preset's key, as the reproduce task would.
+    const { resultKey, saveResult } = await import("../lib/results.ts");
+    const article = makeConfig("small-net");
+    const key = await resultKey(article, "wasm");
+    await saveResult(resultsDir, {
+      key,
+      config: article,
+      runtime: { backend: "wasm" },
+      finishedAt: "2026-11-29T00:00:00Z",
+      history: [],
+      costs: {},
+    }, {});
+    const found = await loadReproduction({ resultsDir });
+    assertEquals(Object.keys(found), ["small-net"]);
+    assertEquals(found["small-net"].key, key);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
