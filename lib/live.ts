@@ -11,6 +11,8 @@ import type { EpochMetrics } from "./train.ts";
 /** Options of `trainLive`: those of `runExperiment`, plus where to display (for tests). */
 export interface TrainLiveOptions extends Omit<ExperimentOptions, "onBatch" | "onEpoch"> {
   jupyter?: JupyterDisplay;
+  /** Draw the curves of a stored result too (default true); false shows only live training. */
+  showStored?: boolean;
 }
 
 /** Runs `runExperiment(config)` with live curves in one notebook output. */
@@ -45,7 +47,10 @@ export async function trainLive(
       await live.update(draw);
     },
   });
-  if (outcome.cached) history.push(...outcome.result.history);
+  if (outcome.cached) {
+    if (options.showStored === false) return { ...outcome, redraws: 0 };
+    history.push(...outcome.result.history);
+  }
   await live.done(draw);
   return { ...outcome, redraws: live.updates };
 }

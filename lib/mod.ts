@@ -6,6 +6,7 @@ export * from "./config.ts";
 export * from "./cost.ts";
 export * from "./display.ts";
 export * from "./experiment.ts";
+export * from "./live.ts";
 export * from "./mnist.ts";
 export * from "./models.ts";
 export * from "./plots.ts";

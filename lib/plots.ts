@@ -412,7 +412,12 @@ export function plotLiveCurves(
   const accuracyPlot = Plot.plot({
     ...panel,
     x,
-    y: { label: "test accuracy (%)", grid: true, nice: true },
+    // From a round number below the worst epoch up to 100%, so one epoch still gets an axis.
+    y: {
+      label: "test accuracy (%)",
+      grid: true,
+      domain: accuracyDomain(tests.map((t) => t.accuracy)),
+    },
     marks: [
       Plot.line(tests, { x: "epoch", y: "accuracy", stroke: color, strokeWidth: 2.5 }),
       Plot.dot(tests, { x: "epoch", y: "accuracy", fill: color, r: 4, stroke: "white" }),
@@ -432,6 +437,13 @@ export function plotLiveCurves(
     subtitle: status,
     legend,
   });
+}
+
+function accuracyDomain(accuracies: number[]): [number, number] {
+  if (accuracies.length === 0) return [0, 100];
+  const low = Math.min(...accuracies);
+  const step = low > 90 ? 1 : 10;
+  return [Math.max(0, Math.floor((low - step / 2) / step) * step), 100];
 }
 
 function smoothBatches(losses: number[], numBatches: number): { epoch: number; loss: number }[] {

@@ -94,7 +94,12 @@ export function withMemory(
 }
 
 /** Ours beside the article's, per model: "ours / article" in each cell, "-" where it gives none. */
-export function formatArticleComparison(rows: ComparisonRow[]): string {
+export function formatArticleComparison(
+  rows: ComparisonRow[],
+  options: { largeBatch?: number } = {},
+): string {
+  const largeBatch = options.largeBatch ?? 8192; // the article's
+
   const pair = (ours: string, theirs: string | undefined) => `${ours} / ${theirs ?? "-"}`;
   const header = [
     "model",
@@ -104,7 +109,7 @@ export function formatArticleComparison(rows: ComparisonRow[]): string {
     "train s/epoch (60k, CPU)",
     "inference s (10k, CPU)",
     "memory MB @16",
-    "memory MB @8192",
+    `memory MB @${largeBatch}`,
   ];
   const memory = (value: number | null | undefined) =>
     value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(0);
@@ -121,7 +126,10 @@ export function formatArticleComparison(rows: ComparisonRow[]): string {
       pair(row.trainSecondsPerFullEpoch.toFixed(0), article?.cpuSecondsPerEpoch?.toFixed(0)),
       pair(row.inferenceSecondsFullTestSet.toFixed(1), article?.cpuInferenceSeconds?.toFixed(0)),
       pair(memory(row.memoryMB[16]), article?.gpuMemoryMB?.batch16.toFixed(0)),
-      pair(memory(row.memoryMB[8192]), article?.gpuMemoryMB?.batch8192.toFixed(0)),
+      pair(
+        memory(row.memoryMB[largeBatch]),
+        largeBatch === 8192 ? article?.gpuMemoryMB?.batch8192.toFixed(0) : undefined,
+      ),
     ];
   });
   return [

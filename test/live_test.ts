@@ -49,3 +49,26 @@ Deno.test("trainLive() redraws one output in place while training, then shows th
     await Deno.remove(resultsDir, { recursive: true });
   }
 });
+
+Deno.test("trainLive() with showStored: false draws nothing for a stored result", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const config = makeConfig("small-net", {
+      preset: "smoke",
+      overrides: { trainSize: 64, testSize: 64, evalBatchSize: 64 },
+    });
+    const data = await loadMnist({ trainSize: 64, testSize: 64 });
+    await trainLive(config, { data, resultsDir, jupyter: fakeJupyter().jupyter });
+    const quiet = fakeJupyter();
+    const again = await trainLive(config, {
+      data,
+      resultsDir,
+      jupyter: quiet.jupyter,
+      showStored: false,
+    });
+    assertEquals(again.cached, true);
+    assertEquals(quiet.calls.length, 0);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});

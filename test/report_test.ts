@@ -76,3 +76,14 @@ Deno.test("formatTradeOffs() measures every model against the most accurate one"
   );
   assert(!text.includes("| keras-cnn |"), "the best model is the reference, not a row");
 });
+
+Deno.test("formatArticleComparison() names another large batch and then quotes no article figure", () => {
+  const table = formatArticleComparison(
+    withMemory(rows, {
+      "pytorch": [{ batchSize: 512, fits: true, peakBytes: 84 * 2 ** 20 }],
+    }),
+    { largeBatch: 512 },
+  );
+  assertMatch(table, /memory MB @512 \|$/m);
+  assertMatch(table, /\| pytorch \| .* \| 84 \/ - \|$/m);
+});
