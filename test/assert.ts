@@ -28,3 +28,33 @@ export function assertAlmostEquals(
     );
   }
 }
+
+/** Asserts that `actual` matches `expected` within `tolerance` times the largest |expected|. */
+export function assertMaxRelativeError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  message = "arrays",
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${message}: expected ${expected.length} values, got ${actual.length}`);
+  }
+  let scale = 0;
+  let worst = 0;
+  let worstIndex = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    const error = Math.abs(actual[i] - expected[i]);
+    if (Number.isNaN(error)) {
+      throw new Error(`${message}: index ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+    if (error > worst) [worst, worstIndex] = [error, i];
+  }
+  const relative = scale === 0 ? worst : worst / scale;
+  if (!(relative <= tolerance)) {
+    throw new Error(
+      `${message}: max relative error ${relative.toExponential(2)} exceeds ${tolerance} ` +
+        `(index ${worstIndex}: ${actual[worstIndex]} vs ${expected[worstIndex]}, scale ${scale})`,
+    );
+  }
+}

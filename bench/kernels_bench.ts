@@ -1,0 +1,128 @@
+/**
+ * Times the wasm kernels from lib/wasm_kernels.ts against the built-in ones they replace, on
+ * the models' shapes at batch 16: `deno bench --allow-read --allow-env bench/kernels_bench.ts`.
+ * Conv gradients have the forward conv (same multiply-adds) as yardstick; wasm has no
+ * filter gradient of its own. Prints ms and GMAC/s per case at the end (nominal MACs: those
+ * of the forward op; mean over all runs, warm-up included).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend.ts";
+import { builtinWasmKernel } from "../lib/wasm_kernels.ts";
+import { createRandom } from "../lib/random.ts";
+
+type Shape4D = [number, number, number, number];
+
+interface ConvShape {
+  name: string;
+  x: Shape4D;
+  filter: Shape4D;
+}
+
+const CONV_SHAPES: ConvShape[] = [
+  // keras-cnn's second conv: 32 -> 64 channels, 3x3, valid.
+  { name: "keras-cnn conv2", x: [16, 26, 26, 32], filter: [3, 3, 32, 64] },
+  // pytorch/examples mnist conv2: 10 -> 20 channels, 5x5, valid.
+  { name: "pytorch conv2", x: [16, 12, 12, 10], filter: [5, 5, 10, 20] },
+];
+
+await initBackend("wasm");
+const timings = new Map<string, { macs: number; ms: number; runs: number }>();
+const groups = new Set<string>();
+
+for (const shape of CONV_SHAPES) {
+  const [kh, kw, inChannels, outChannels] = shape.filter;
+  const dyShape: Shape4D = [shape.x[0], shape.x[1] - kh + 1, shape.x[2] - kw + 1, outChannels];
+  const macs = tf.util.sizeFromShape(dyShape) * kh * kw * inChannels;
+  const x = randomTensor(shape.x, 1) as tf.Tensor4D;
+  const filter = randomTensor(shape.filter, 2) as tf.Tensor4D;
+  const dy = randomTensor(dyShape, 3) as tf.Tensor4D;
+  const common = { strides: 1, pad: "valid", dataFormat: "NHWC" } as const;
+  const inputAttrs = { ...common, inputShape: shape.x };
+  const filterAttrs = { ...common, filterShape: shape.filter };
+  const group = `${shape.name} (${(macs / 1e6).toFixed(1)} MMAC)`;
+  bench(group, "forward conv2d (yardstick)", macs, () => tf.conv2d(x, filter, 1, "valid"));
+  compare(group, "Conv2DBackpropInput", "Conv2DBackpropInput", macs, { dy, filter }, inputAttrs);
+  bench(group, "Conv2DBackpropFilter, ours (wasm has none)", macs, () => {
+    return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, filterAttrs);
+  });
+}
+
+{
+  // keras-cnn's dense layer, 9216 -> 128: its two gradients transpose one operand each.
+  const [m, k, n] = [16, 9216, 128];
+  const x = randomTensor([m, k], 4);
+  const w = randomTensor([k, n], 5);
+  const dy = randomTensor([m, n], 6);
+  const group = `keras-cnn dense ${k}x${n} (${(m * k * n / 1e6).toFixed(1)} MMAC)`;
+  bench(group, "forward matMul (yardstick)", m * k * n, () => tf.matMul(x, w));
+  const dxAttrs = { transposeA: false, transposeB: true };
+  compare(group, "dx = dy W^T", "BatchMatMul", m * k * n, { a: dy, b: w }, dxAttrs);
+  const dwAttrs = { transposeA: true, transposeB: false };
+  compare(group, "dW = x^T dy", "BatchMatMul", m * k * n, { a: x, b: dy }, dwAttrs);
+}
+
+{
+  // keras-cnn's 2x2 max pool on [16, 24, 24, 64], and Small Net's batch norm gradient pieces.
+  const input = randomTensor([16, 24, 24, 64], 7) as tf.Tensor4D;
+  const output = tf.maxPool(input, 2, 2, "valid");
+  const dy = randomTensor(output.shape as Shape4D, 8);
+  const poolAttrs = { filterSize: 2, strides: 2, pad: "valid" };
+  compare("keras-cnn pool", "MaxPoolGrad", "MaxPoolGrad", 0, { dy, input, output }, poolAttrs);
+  const perChannel = randomTensor([1, 1, 1, 5], 9);
+  const activations = randomTensor([16, 26, 26, 5], 10);
+  const reps = { reps: [16, 26, 26, 1] };
+  compare("small-net batch norm tile", "Tile [1,1,1,5]", "Tile", 0, { x: perChannel }, reps);
+  const product = { a: activations, b: perChannel };
+  compare("small-net batch norm product", "Multiply by [1,1,1,5]", "Multiply", 0, product, {});
+}
+
+globalThis.addEventListener("unload", () => {
+  console.log("\nMean time per call (all runs, warm-up included) and nominal GMAC/s:");
+  for (const [name, { macs, ms, runs }] of timings) {
+    const mean = ms / runs;
+    const rate = macs > 0 ? `${(macs / mean / 1e6).toFixed(2).padStart(7)} GMAC/s` : "";
+    console.log(`  ${name.padEnd(72)} ${mean.toFixed(3).padStart(8)} ms ${rate}`);
+  }
+});
+
+// Benches the built-in wasm kernel that lib/wasm_kernels.ts replaced, then ours.
+function compare(
+  group: string,
+  label: string,
+  kernelName: string,
+  macs: number,
+  inputs: tf.NamedTensorMap,
+  attrs: object,
+): void {
+  const builtin = builtinWasmKernel(kernelName);
+  const namedAttrs = attrs as tf.NamedAttrMap;
+  if (builtin !== undefined) {
+    bench(group, `${label}, built-in wasm`, macs, () => {
+      const out = builtin.kernelFunc({ inputs, attrs: namedAttrs, backend: tf.backend() });
+      tf.backend().disposeData((out as tf.TensorInfo).dataId);
+    });
+  }
+  bench(group, `${label}, ours`, macs, () => {
+    return tf.engine().runKernel(kernelName, inputs, namedAttrs);
+  });
+}
+
+function bench(group: string, label: string, macs: number, run: () => tf.TensorContainer): void {
+  const name = `${group}: ${label}`;
+  const baseline = !groups.has(group); // the first case of each group: yardstick or built-in
+  groups.add(group);
+  Deno.bench({ name, group, baseline }, () => {
+    const start = performance.now();
+    tf.dispose(run());
+    const entry = timings.get(name) ?? { macs, ms: 0, runs: 0 };
+    entry.ms += performance.now() - start;
+    entry.runs++;
+    timings.set(name, entry);
+  });
+}
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const next = createRandom(seed);
+  const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => 2 * next() - 1);
+  return tf.tensor(values, shape);
+}
