@@ -4,6 +4,7 @@
  * torch, and our time as a ratio to its. A benchmark, not a test: it prints one table.
  */
 import { parseArgs } from "node:util";
+import { parsePositiveIntegers, runMain } from "../lib/cli.ts";
 import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend.ts";
 import { formatSpeedTable, measureSpeed, parsePeerOutput, type PeerFigures } from "../lib/bench.ts";
 import type { SpeedFigures } from "../lib/bench.ts";
@@ -51,16 +52,6 @@ function defaultPython(): string {
   } catch {
     return "python3";
   }
-}
-
-function positiveIntegers(name: string, text: string): number[] {
-  return text.split(",").map((part) => {
-    const value = Number(part);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`--${name} takes positive integers, got "${part}"`);
-    }
-    return value;
-  });
 }
 
 async function runPeer(
@@ -112,9 +103,9 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const backends = values.backends.split(",").map(checkBackendName);
-  const batchSizes = positiveIntegers("batch", values.batch);
-  const [samples] = positiveIntegers("samples", values.samples);
-  const [cpuSamples] = positiveIntegers("cpu-samples", values["cpu-samples"]);
+  const batchSizes = parsePositiveIntegers("batch", values.batch);
+  const [samples] = parsePositiveIntegers("samples", values.samples);
+  const [cpuSamples] = parsePositiveIntegers("cpu-samples", values["cpu-samples"]);
   const data = await loadMnist({ trainSize: Math.max(samples, ...batchSizes), seed: 0 });
 
   const ours: SpeedFigures[] = [];
@@ -137,9 +128,4 @@ async function main(): Promise<void> {
   console.log(`\n${formatSpeedTable(ours, peer)}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(`Error: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+await runMain(main);

@@ -3,6 +3,7 @@
  * Run `deno task compare -- --help` for the options.
  */
 import { parseArgs } from "node:util";
+import { clearProgressLine, parsePositiveIntegers, runMain, showProgressLine } from "../lib/cli.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig, PRESET_NAMES } from "../lib/config.ts";
 import { runExperiment } from "../lib/experiment.ts";
@@ -35,13 +36,7 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
-  const memoryBatchSizes = values["memory-batch"].split(",").map((text) => {
-    const size = Number(text);
-    if (!Number.isInteger(size) || size <= 0) {
-      throw new Error(`--memory-batch takes positive integers, got "${text}"`);
-    }
-    return size;
-  });
+  const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
   const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });
@@ -57,16 +52,16 @@ async function main(): Promise<void> {
       retrain: values.retrain,
       memoryBatchSizes,
       onBatch: ({ epoch, batch, numBatches }) => {
-        if (!Deno.stderr.isTerminal() || batch % 25 !== 0) return;
+        if (batch % 25 !== 0) return;
         const done = (epoch - 1) * numBatches + batch;
         const line = formatProgress(done, config.numEpochs * numBatches, {
           elapsedSeconds: (performance.now() - started) / 1000,
           label: config.model.padEnd(12),
         });
-        Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}`));
+        showProgressLine(line);
       },
     });
-    if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    clearProgressLine();
     const last = result.history.at(-1)!;
     console.log(
       `${config.model.padEnd(12)} ${(last.testAccuracy * 100).toFixed(2)}% ` +
@@ -79,11 +74,4 @@ async function main(): Promise<void> {
   console.log(`\n${formatComparison(comparisonRows(results))}`);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(`Error: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

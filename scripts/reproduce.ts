@@ -5,6 +5,7 @@
  * are not rerun; an interrupted one resumes from its last epoch's checkpoint.
  */
 import { parseArgs } from "node:util";
+import { clearProgressLine, parsePositiveIntegers, runMain, showProgressLine } from "../lib/cli.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { findStoredResult, runExperiment } from "../lib/experiment.ts";
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
-  const memoryBatchSizes = values["memory-batch"].split(",").map(Number);
+  const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
   const resultsDir = values["results-dir"];
   const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
@@ -72,15 +73,15 @@ async function main(): Promise<void> {
       onBatch: ({ epoch, batch, numBatches }) => {
         const done = (epoch - 1) * numBatches + batch;
         if (firstStep === 0) [firstStep, firstStepAt] = [done, performance.now()];
-        if (!Deno.stderr.isTerminal() || batch % 50 !== 0) return;
+        if (batch % 50 !== 0) return;
         const line = formatProgress(done - firstStep, totalSteps - firstStep, {
           elapsedSeconds: (performance.now() - firstStepAt) / 1000,
           label: `  ${config.model} epoch ${epoch}/${config.numEpochs}`,
         });
-        Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}`));
+        showProgressLine(line);
       },
       onEpoch: (metrics) => {
-        if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+        clearProgressLine();
         console.log(
           `  epoch ${metrics.epoch}: test accuracy ${(metrics.testAccuracy * 100).toFixed(2)}%, ` +
             `test loss ${metrics.testLoss.toFixed(4)} (${formatDuration(metrics.trainSeconds)})`,
@@ -94,9 +95,4 @@ async function main(): Promise<void> {
   console.log(`\nThis sitting took ${formatDuration((performance.now() - started) / 1000)}.`);
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(`Error: ${(error as Error).message}`);
-  Deno.exit(1);
-}
+await runMain(main);

@@ -3,6 +3,14 @@
  * Run `deno task train -- --help` for the options.
  */
 import { parseArgs } from "node:util";
+import {
+  clearProgressLine,
+  parseNumberOption,
+  parsePositiveIntegers,
+  runMain,
+  showProgressLine,
+} from "../lib/cli.ts";
+import type { BatchProgress, EpochMetrics } from "../lib/train.ts";
 import { checkBackendName, initBackend } from "../lib/backend.ts";
 import { makeConfig, PRESET_NAMES, type TrainConfig } from "../lib/config.ts";
 import { runExperiment } from "../lib/experiment.ts";
@@ -53,15 +61,6 @@ function parseCommandLine(args: string[]) {
   return values;
 }
 
-function numberOption(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === "" || Number.isNaN(value)) {
-    throw new Error(`--${name} must be a number, got "${text}"`);
-  }
-  return value;
-}
-
 async function main(): Promise<void> {
   const options = parseCommandLine(Deno.args);
   if (options.help) {
@@ -73,21 +72,17 @@ async function main(): Promise<void> {
   }
   checkModelName(options.model);
   const overrides: Partial<TrainConfig> = {
-    numEpochs: numberOption("epochs", options.epochs),
-    batchSize: numberOption("batch-size", options["batch-size"]),
-    trainSize: numberOption("train-size", options["train-size"]),
-    testSize: numberOption("test-size", options["test-size"]),
-    learningRate: numberOption("learning-rate", options["learning-rate"]),
-    seed: numberOption("seed", options.seed),
+    numEpochs: parseNumberOption("epochs", options.epochs),
+    batchSize: parseNumberOption("batch-size", options["batch-size"]),
+    trainSize: parseNumberOption("train-size", options["train-size"]),
+    testSize: parseNumberOption("test-size", options["test-size"]),
+    learningRate: parseNumberOption("learning-rate", options["learning-rate"]),
+    seed: parseNumberOption("seed", options.seed),
   };
   const config = makeConfig(options.model, { preset: options.preset, overrides });
-  const memoryBatchSizes = options["memory-batch"]?.split(",").map((text) => {
-    const value = numberOption("memory-batch", text);
-    if (!Number.isInteger(value) || value! <= 0) {
-      throw new Error(`--memory-batch takes positive integers, got "${text}"`);
-    }
-    return value!;
-  });
+  const memoryBatchSizes = options["memory-batch"] === undefined
+    ? undefined
+    : parsePositiveIntegers("memory-batch", options["memory-batch"]);
   const backend = await initBackend(
     options.backend ? checkBackendName(options.backend) : undefined,
   );
@@ -114,35 +109,19 @@ async function main(): Promise<void> {
 }
 
 function progressPrinter(config: TrainConfig) {
-  const interactive = Deno.stderr.isTerminal();
   let epochStarted = performance.now();
   return {
-    batch(
-      { epoch, batch, numBatches, loss }: {
-        epoch: number;
-        batch: number;
-        numBatches: number;
-        loss: number;
-      },
-    ) {
+    batch({ epoch, batch, numBatches, loss }: BatchProgress) {
       if (batch === 1) epochStarted = performance.now();
-      if (!interactive || (batch % 20 !== 0 && batch !== numBatches)) return;
+      if (batch % 20 !== 0 && batch !== numBatches) return;
       const line = formatProgress(batch, numBatches, {
         elapsedSeconds: (performance.now() - epochStarted) / 1000,
         label: `epoch ${epoch}/${config.numEpochs}`,
       });
-      Deno.stderr.writeSync(new TextEncoder().encode(`\r${line} loss ${loss.toFixed(4)}  `));
+      showProgressLine(`${line} loss ${loss.toFixed(4)}`);
     },
-    epoch(
-      metrics: {
-        epoch: number;
-        trainLoss: number;
-        testLoss: number;
-        testAccuracy: number;
-        trainSeconds: number;
-      },
-    ) {
-      if (interactive) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    epoch(metrics: EpochMetrics) {
+      clearProgressLine();
       console.log(
         `epoch ${metrics.epoch}/${config.numEpochs}: train loss ${metrics.trainLoss.toFixed(4)}, ` +
           `test loss ${metrics.testLoss.toFixed(4)}, test accuracy ` +
@@ -192,11 +171,4 @@ function printResult(result: Awaited<ReturnType<typeof runExperiment>>["result"]
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(`Error: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);
