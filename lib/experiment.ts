@@ -177,12 +177,17 @@ export async function loadTrainedModel(
 ): Promise<tf.LayersModel> {
   const weights = await loadResultWeights(options.resultsDir ?? defaultResultsDir(), result);
   const model = buildModel(result.config.model, { seed: result.config.seed });
-  for (const weight of model.weights) {
-    const saved = weights[weight.originalName];
-    if (!saved) {
-      throw new Error(`The stored weights of ${result.key} lack "${weight.originalName}"`);
+  try {
+    for (const weight of model.weights) {
+      const saved = weights[weight.originalName];
+      if (!saved) {
+        model.dispose();
+        throw new Error(`The stored weights of ${result.key} lack "${weight.originalName}"`);
+      }
+      weight.write(saved); // copies the values: the decoded tensors are freed below
     }
-    weight.write(saved);
+  } finally {
+    tf.dispose(Object.values(weights));
   }
   return model;
 }

@@ -7,6 +7,7 @@
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import { deflateSync } from "node:zlib";
+import type { Mistake } from "./mistakes.ts";
 import type { MnistSplit } from "./mnist.ts";
 import type { ModelSummary } from "./summary.ts";
 import type { EpochMetrics } from "./train.ts";
@@ -806,6 +807,85 @@ export function plotConfusionMatrix(
         total > 0 ? formatPercent(correct / total) : "–"
       }); red cells are mistakes, darker = more often.${worstText}`,
     width: Math.max(n * side + 70, 520),
+  });
+}
+
+/** Options of `plotMisclassified`. */
+export interface MisclassifiedOptions {
+  /** Images per row. Default 6. */
+  columns?: number;
+  title?: string;
+  subtitle?: string;
+}
+
+/**
+ * A gallery of images a model got wrong (from `misclassified`), each captioned
+ * "true 4 → predicted 9 (87%)": the true digit, the model's answer and its confidence.
+ */
+export function plotMisclassified(
+  split: MnistSplit,
+  items: Mistake[],
+  options: MisclassifiedOptions = {},
+): SvgChart {
+  for (const item of items) {
+    if (!Number.isInteger(item.index) || item.index < 0 || item.index >= split.count) {
+      throw new Error(
+        `Mistake index ${item.index} is outside the split's ${split.count} images; ` +
+          `pass the split that misclassified() was given`,
+      );
+    }
+  }
+  const count = items.length;
+  const columns = Math.max(1, Math.min(options.columns ?? 6, count || 1));
+  const rows = Math.max(1, Math.ceil(count / columns));
+  const digits = items.map((item, i) => ({
+    column: i % columns,
+    row: Math.floor(i / columns),
+    caption: `true ${item.label} → predicted ${item.predicted} (${
+      Math.round(item.confidence * 100)
+    }%)`,
+    src: digitDataUri(split.images, item.index),
+  }));
+  const cellWidth = 168; // room for the caption at 11px
+  const cellHeight = 80;
+  const plot = Plot.plot({
+    ...base(),
+    width: columns * cellWidth + 20,
+    height: rows * cellHeight + 10,
+    margin: 10,
+    marginTop: 0,
+    x: { type: "band", domain: range(columns), axis: null, padding: 0 },
+    y: { type: "band", domain: range(rows), axis: null, padding: 0 },
+    marks: [
+      Plot.image(digits, {
+        x: "column",
+        y: "row",
+        src: "src",
+        width: DIGIT_PIXELS,
+        height: DIGIT_PIXELS,
+        dy: -8,
+        imageRendering: "pixelated",
+      }),
+      Plot.text(digits, {
+        x: "column",
+        y: "row",
+        text: "caption",
+        dy: DIGIT_PIXELS / 2 + 4,
+        fontSize: 11,
+        fill: "#b00020",
+      }),
+      ...(count === 0
+        ? [Plot.text(["No mistakes to show."], { x: 0, y: 0, fontSize: 13, fill: "#333" })]
+        : []),
+    ],
+  });
+  return composeChart([plot], {
+    title: options.title ?? `${count} images the model got wrong`,
+    subtitle: options.subtitle ??
+      "Under each image: the true digit, the model's answer, and how sure it was (the " +
+        "probability it gave its answer). Confident mistakes are often digits a person " +
+        "would hesitate on too.",
+    width: Math.max(columns * cellWidth + 20, 520),
   });
 }
 

@@ -93,10 +93,13 @@ Deno.test("loadTrainedModel() brings back the stored model with its final test a
   const resultsDir = await Deno.makeTempDir();
   try {
     const { result } = await runExperiment(config, { resultsDir, data });
+    const tensors = tf.memory().numTensors;
     const model = await loadTrainedModel(result, { resultsDir });
     const { accuracy } = evaluateModel(model, data.test);
     assertEquals(accuracy, result.history.at(-1)!.testAccuracy);
     model.dispose();
+    // The decoded weights are copied into the model and freed: nothing stays behind.
+    assertEquals(tf.memory().numTensors, tensors, "tensors left behind");
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
   }

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertNotEquals } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "./assert.ts";
 import {
   encodeGrayPng,
   MODEL_COLORS,
@@ -9,6 +9,7 @@ import {
   plotCostBars,
   plotDigitGrid,
   plotLiveCurves,
+  plotMisclassified,
   plotParamsPerLayer,
   plotTrainingCurves,
   SVG_NS,
@@ -158,6 +159,43 @@ Deno.test("plotDigitGrid() honours count and columns, and a split smaller than c
   const xs = new Set(marks(svg, "image", "image").map((i) => i.getAttribute("x")));
   assertEquals(xs.size, 4);
   assertEquals(marks(plotDigitGrid(fakeSplit(3)), "image", "image").length, 3);
+});
+
+Deno.test("plotMisclassified() shows each mistake's image, captioned 'true 4 → predicted 9 (87%)'", () => {
+  const split = fakeSplit(30);
+  const items = [
+    { index: 3, label: split.labels[3], predicted: 9, confidence: 0.873 },
+    { index: 12, label: split.labels[12], predicted: 0, confidence: 0.5 },
+    { index: 0, label: split.labels[0], predicted: 1, confidence: 0.996 },
+  ];
+  const svg = plotMisclassified(split, items, { columns: 2 });
+  assertStandaloneSvg(svg);
+  const images = marks(svg, "image", "image");
+  assertEquals(images.length, 3);
+  assertEquals(new Set(images.map((i) => i.getAttribute("x"))).size, 2);
+  // Each image is the one at its index: the same picture plotDigitGrid draws for that image.
+  const grid = marks(plotDigitGrid(split, { count: 13 }), "image", "image");
+  assertEquals(
+    images.map((i) => i.getAttribute("href")),
+    [3, 12, 0].map((k) => grid[k].getAttribute("href")),
+  );
+  assertEquals(marks(svg, "text", "text").map((t) => t.textContent), [
+    `true ${split.labels[3]} → predicted 9 (87%)`,
+    `true ${split.labels[12]} → predicted 0 (50%)`,
+    `true ${split.labels[0]} → predicted 1 (100%)`,
+  ]);
+  assert(texts(svg).includes("3 images the model got wrong"));
+});
+
+Deno.test("plotMisclassified() says when there are no mistakes and rejects an index outside the split", () => {
+  const svg = plotMisclassified(fakeSplit(5), []);
+  assertStandaloneSvg(svg);
+  assert(texts(svg).includes("No mistakes to show."));
+  const outside = { index: 5, label: 1, predicted: 2, confidence: 0.5 };
+  assertThrows(
+    () => plotMisclassified(fakeSplit(5), [outside]),
+    /Mistake index 5 is outside the split's 5 images; pass the split/,
+  );
 });
 
 Deno.test("encodeGrayPng() writes a PNG with the right size and chunk checksums", () => {

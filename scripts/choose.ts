@@ -1,0 +1,135 @@
+/**
+ * Chooses a model for a device: reads stored results, measures (once) latency per image and
+ * accuracy at lower precision, and ranks what fits the budget. Trains nothing.
+ * Run `deno task choose -- --help` for the options.
+ */
+import { parseArgs } from "node:util";
+import { clearProgressLine, parseNumberOption, runMain, showProgressLine } from "../lib/cli.ts";
+import { initBackend } from "../lib/backend.ts";
+import {
+  checkBudget,
+  chooseForDevice,
+  deploymentCandidates,
+  formatChoice,
+} from "../lib/chooser.ts";
+import { makeConfig, PRESET_NAMES } from "../lib/config.ts";
+import { checkPrecision, type DeploymentRow, measureDeployment } from "../lib/deploy.ts";
+import { type ExperimentOutcome, findStoredResult } from "../lib/experiment.ts";
+import { loadMnist, type MnistSplit } from "../lib/mnist.ts";
+import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
+import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
+import { defaultResultsDir } from "../lib/results.ts";
+
+const HELP = `Choose a model for your device: rank the trained models that fit a budget.
+
+Usage: deno task choose -- [--max-mb X] [--max-latency-ms X] [--min-accuracy X] [options]
+
+  --max-mb X            largest weight size in MB (2^20 bytes)
+  --max-latency-ms X    longest time for one image in ms (95th percentile, this machine)
+  --min-accuracy X      lowest test accuracy as a fraction, e.g. 0.95
+  --preset NAME         whose stored results to read: ${PRESET_NAMES.join(", ")} (default:
+                        article, the full reproduction in data/reproduction, then the results dir)
+  --models LIST         comma-separated, from: ${MODEL_NAMES.join(", ")} (default: all)
+  --precisions LIST     weight formats to consider: float32, float16, int8, uint8
+                        (default: float32,float16,uint8, the ones a TensorFlow.js app loads)
+  --remeasure           measure latency and quantized accuracy again instead of reading them
+  --results-dir DIR     where results live (default data/results, or SIZEWISE_RESULTS)
+  --help                show this text
+
+Nothing is trained: models without a stored result are listed, with the command to train them.
+Latency and quantized accuracy are measured once per result and stored in the results dir.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      "max-mb": { type: "string" },
+      "max-latency-ms": { type: "string" },
+      "min-accuracy": { type: "string" },
+      preset: { type: "string", default: "article" },
+      models: { type: "string", default: MODEL_NAMES.join(",") },
+      precisions: { type: "string", default: "float32,float16,uint8" },
+      remeasure: { type: "boolean", default: false },
+      "results-dir": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return console.log(HELP);
+  // Everything is checked before any work starts.
+  const budget = checkBudget(withoutUndefined({
+    maxWeightMB: parseNumberOption("max-mb", values["max-mb"]),
+    maxLatencyMs: parseNumberOption("max-latency-ms", values["max-latency-ms"]),
+    minAccuracy: parseNumberOption("min-accuracy", values["min-accuracy"]),
+  }));
+  const models = values.models.split(",").map(checkModelName);
+  const precisions = values.precisions.split(",").map(checkPrecision);
+  const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
+  const resultsDir = values["results-dir"] ?? defaultResultsDir();
+  const backend = await initBackend();
+
+  const found: { result: ExperimentOutcome["result"]; dir: string }[] = [];
+  const missing: string[] = [];
+  for (const config of configs) {
+    // The article's results are the committed reproduction first, then anything trained here.
+    const dirs = values.preset === "article" ? [REPRODUCTION_DIR, resultsDir] : [resultsDir];
+    let hit: (typeof found)[number] | undefined;
+    for (const dir of dirs) {
+      const result = await findStoredResult(config, { resultsDir: dir });
+      if (result) {
+        hit = { result, dir };
+        break;
+      }
+    }
+    if (hit) found.push(hit);
+    else missing.push(config.model);
+  }
+  const trainCommand = (names: string[]) =>
+    `deno task ${values.preset === "article" ? "reproduce" : "compare"} -- ` +
+    `${values.preset === "article" ? "" : `--preset ${values.preset} `}--models ${names.join(",")}`;
+  if (found.length === 0) {
+    throw new Error(
+      `No stored results for preset "${values.preset}" on ${backend} in ${resultsDir}` +
+        `${values.preset === "article" ? ` or ${REPRODUCTION_DIR}` : ""}; ` +
+        `train them first: ${trainCommand(models)}`,
+    );
+  }
+
+  const testSets = new Map<string, MnistSplit>();
+  const rows: DeploymentRow[] = [];
+  for (const { result, dir } of found) {
+    const { testSize, seed } = result.config;
+    const dataKey = `${testSize}/${seed}`;
+    if (!testSets.has(dataKey)) {
+      testSets.set(dataKey, (await loadMnist({ trainSize: 1, testSize, seed })).test);
+    }
+    showProgressLine(`${result.config.model}: measuring latency and quantized accuracy…`);
+    rows.push(
+      await measureDeployment(result, testSets.get(dataKey)!, {
+        resultsDir: dir,
+        measurementsDir: resultsDir,
+        remeasure: values.remeasure,
+      }),
+    );
+    clearProgressLine();
+  }
+  const choice = chooseForDevice(deploymentCandidates(rows, { precisions }), budget);
+  console.log(
+    `Preset "${values.preset}" on ${backend}; accuracy on each result's own test images, ` +
+      `latency measured here (one image at a time).\n`,
+  );
+  console.log(formatChoice(choice));
+  if (missing.length > 0) {
+    console.log(
+      `\nNot considered (no stored result for preset "${values.preset}"): ` +
+        `${missing.join(", ")}. Train them with: ${trainCommand(missing)}`,
+    );
+  }
+}
+
+function withoutUndefined<T extends object>(values: T): T {
+  return Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== undefined),
+  ) as T;
+}
+
+if (import.meta.main) await runMain(main);
