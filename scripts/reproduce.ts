@@ -12,7 +12,7 @@ import { findStoredResult, runExperiment } from "../lib/experiment.ts";
 import { loadMnist } from "../lib/mnist.ts";
 import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
 import { formatDuration, formatProgress } from "../lib/progress.ts";
-import { comparisonRows, formatComparison } from "../lib/report.ts";
+import { comparisonRows, formatArticleComparison, formatComparison } from "../lib/report.ts";
 import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
 
 const HELP = `Reproduce the article: every model on the full schedule, then its costs.
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
   }
   const results = [];
   for (const config of configs) results.push((await findStoredResult(config, { resultsDir }))!);
-  console.log(`\n${formatComparison(comparisonRows(results))}`);
+  const rows = comparisonRows(results);
+  console.log(`\n${formatComparison(rows)}`);
+  console.log(`\nOurs / the article's:\n\n${formatArticleComparison(rows)}`);
   console.log(`\nThis sitting took ${formatDuration((performance.now() - started) / 1000)}.`);
 }
 

@@ -29,6 +29,7 @@ Deno.test("reproduce runs the whole path on the smoke preset and skips finished 
     assertEquals(first.code, 0, first.stderr);
     assertMatch(first.stdout, /small-net: training on wasm, 1 epochs/);
     assertMatch(first.stdout, /\| pytorch-gap \| 7,090 \|/);
+    assertMatch(first.stdout, /Ours \/ the article.s:\n\n\| model \| test accuracy/);
     const second = await reproduce(args);
     assertMatch(second.stdout, /small-net: done \([\d.]+%\)\npytorch-gap: done/);
   } finally {
