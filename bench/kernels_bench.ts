@@ -59,6 +59,20 @@ for (const shape of CONV_SHAPES) {
   compare(group, "dx = dy W^T", "BatchMatMul", m * k * n, { a: dy, b: w }, dxAttrs);
   const dwAttrs = { transposeA: true, transposeB: false };
   compare(group, "dW = x^T dy", "BatchMatMul", m * k * n, { a: x, b: dy }, dwAttrs);
+  // The forward product with weights new on every call, as after each optimizer step:
+  // XNNPACK repacks them (the yardstick above reuses its packed copy).
+  const builtin = builtinWasmKernel("BatchMatMul")!;
+  const attrs = { transposeA: false, transposeB: false } as unknown as tf.NamedAttrMap;
+  bench(group, "forward x W, new weights, built-in wasm", m * k * n, () => {
+    const fresh = tf.add(w, 0);
+    const out = builtin.kernelFunc({ inputs: { a: x, b: fresh }, attrs, backend: tf.backend() });
+    tf.backend().disposeData((out as tf.TensorInfo).dataId);
+    return fresh;
+  });
+  bench(group, "forward x W, new weights, ours", m * k * n, () => {
+    const fresh = tf.add(w, 0);
+    return [fresh, tf.matMul(x, fresh)];
+  });
 }
 
 {
@@ -74,6 +88,11 @@ for (const shape of CONV_SHAPES) {
   compare("small-net batch norm tile", "Tile [1,1,1,5]", "Tile", 0, { x: perChannel }, reps);
   const product = { a: activations, b: perChannel };
   compare("small-net batch norm product", "Multiply by [1,1,1,5]", "Multiply", 0, product, {});
+  // keras-cnn's conv2 bias gradient; Small Net's activations.
+  const sumAttrs = { axis: [0, 1, 2], keepDims: false };
+  compare("keras-cnn bias gradient", "Sum over [0, 1, 2]", "Sum", 0, { x: input }, sumAttrs);
+  compare("small-net activation", "LeakyRelu", "LeakyRelu", 0, { x: activations }, { alpha: 0.01 });
+  compare("clone", "Identity [16, 24, 24, 64]", "Identity", 0, { x: input }, {});
 }
 
 globalThis.addEventListener("unload", () => {

@@ -42,3 +42,16 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
 }
 
 const ENCODER = new TextEncoder();
+
+/**
+ * The script's own arguments. `deno task train -- --model x` passes the "--" through to the
+ * script (Deno 2.9), where parseArgs would take everything after it as positionals; drop it.
+ * With `subcommand`, the "--" may follow a first word such as `start`.
+ */
+export function scriptArgs(
+  args: readonly string[] = Deno.args,
+  options: { subcommand?: boolean } = {},
+): string[] {
+  const at = options.subcommand ? 1 : 0;
+  return args[at] === "--" ? [...args.slice(0, at), ...args.slice(at + 1)] : [...args];
+}

@@ -4,7 +4,7 @@
  * torch, and our time as a ratio to its. A benchmark, not a test: it prints one table.
  */
 import { parseArgs } from "node:util";
-import { parsePositiveIntegers, runMain } from "../lib/cli.ts";
+import { parsePositiveIntegers, runMain, scriptArgs } from "../lib/cli.ts";
 import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend.ts";
 import { formatSpeedTable, measureSpeed, parsePeerOutput, type PeerFigures } from "../lib/bench.ts";
 import type { SpeedFigures } from "../lib/bench.ts";
@@ -28,7 +28,7 @@ Usage: deno task bench -- [options]
   --help`;
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: scriptArgs(),
   options: {
     models: { type: "string", default: MODEL_NAMES.join(",") },
     backends: { type: "string", default: "wasm" },

@@ -4,7 +4,13 @@
  * Run `deno task choose -- --help` for the options.
  */
 import { parseArgs } from "node:util";
-import { clearProgressLine, parseNumberOption, runMain, showProgressLine } from "../lib/cli.ts";
+import {
+  clearProgressLine,
+  parseNumberOption,
+  runMain,
+  scriptArgs,
+  showProgressLine,
+} from "../lib/cli.ts";
 import { initBackend } from "../lib/backend.ts";
 import {
   checkBudget,
@@ -41,7 +47,7 @@ Latency and quantized accuracy are measured once per result and stored in the re
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: scriptArgs(),
     options: {
       "max-mb": { type: "string" },
       "max-latency-ms": { type: "string" },

@@ -3,7 +3,13 @@
  * Run `deno task compare -- --help` for the options.
  */
 import { parseArgs } from "node:util";
-import { clearProgressLine, parsePositiveIntegers, runMain, showProgressLine } from "../lib/cli.ts";
+import {
+  clearProgressLine,
+  parsePositiveIntegers,
+  runMain,
+  scriptArgs,
+  showProgressLine,
+} from "../lib/cli.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig, PRESET_NAMES } from "../lib/config.ts";
 import { runExperiment } from "../lib/experiment.ts";
@@ -24,7 +30,7 @@ Usage: deno task compare -- [--preset quick] [--models a,b] [--memory-batch 16,8
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: scriptArgs(),
     options: {
       preset: { type: "string", default: "quick" },
       models: { type: "string", default: MODEL_NAMES.join(",") },

@@ -3,6 +3,7 @@
  * Usage: deno task data [--dir <folder>] [--mirror <folder or http(s) URL base>]
  */
 import { parseArgs } from "node:util";
+import { scriptArgs } from "../lib/cli.ts";
 import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/mnist_files.ts";
 
 const HELP = `Usage: deno task data [--dir <folder>] [--mirror <folder or URL>]
@@ -14,7 +15,7 @@ ${PUBLIC_MIRRORS.map((url) => `  ${url}`).join("\n")}`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: scriptArgs(),
     options: {
       dir: { type: "string" },
       mirror: { type: "string" },

@@ -6,6 +6,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { scriptArgs } from "../lib/cli.ts";
 import { defaultMnistDir, ensureMnistFiles } from "../lib/mnist_files.ts";
 import { denoKernelProgram, SETUP_COMMAND } from "../lib/notebooks.ts";
 
@@ -45,7 +46,7 @@ Anything after "--" goes to "jupyter notebook" (e.g. -- --port=8899).`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: Deno.args,
+    args: scriptArgs(Deno.args, { subcommand: true }),
     options: {
       preset: { type: "string" },
       help: { type: "boolean", short: "h" },

@@ -8,6 +8,7 @@
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { scriptArgs } from "../lib/cli.ts";
 import {
   cleanNotebook,
   convertToHtml,
@@ -45,7 +46,7 @@ Options:
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: scriptArgs(),
     options: {
       preset: { type: "string" },
       notebooks: { type: "string" },

@@ -5,7 +5,13 @@
  * are not rerun; an interrupted one resumes from its last epoch's checkpoint.
  */
 import { parseArgs } from "node:util";
-import { clearProgressLine, parsePositiveIntegers, runMain, showProgressLine } from "../lib/cli.ts";
+import {
+  clearProgressLine,
+  parsePositiveIntegers,
+  runMain,
+  scriptArgs,
+  showProgressLine,
+} from "../lib/cli.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { findStoredResult, runExperiment } from "../lib/experiment.ts";
@@ -30,7 +36,7 @@ Stop it at any time: started again, it skips finished models and resumes the cur
 from its last completed epoch.`;
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: scriptArgs(),
   options: {
     models: { type: "string", default: "small-net,pytorch-gap,pytorch,keras-mlp,keras-cnn" },
     preset: { type: "string", default: "article" },

@@ -8,6 +8,7 @@ import {
   parseNumberOption,
   parsePositiveIntegers,
   runMain,
+  scriptArgs,
   showProgressLine,
 } from "../lib/cli.ts";
 import type { BatchProgress, EpochMetrics } from "../lib/train.ts";
@@ -62,7 +63,7 @@ function parseCommandLine(args: string[]) {
 }
 
 async function main(): Promise<void> {
-  const options = parseCommandLine(Deno.args);
+  const options = parseCommandLine(scriptArgs());
   if (options.help) {
     console.log(HELP);
     return;

@@ -18,3 +18,20 @@ Deno.test("parseNumberOption() keeps undefined for a missing option and rejects 
   assertThrows(() => parseNumberOption("epochs", "many"), /--epochs must be a number, got "many"/);
   assertThrows(() => parseNumberOption("epochs", " "), /--epochs must be a number/);
 });
+
+Deno.test("scriptArgs() drops the '--' that deno task passes through, and only that one", async () => {
+  const { scriptArgs } = await import("../lib/cli.ts");
+  assertEquals(scriptArgs(["--", "--model", "small-net"]), ["--model", "small-net"]);
+  assertEquals(scriptArgs(["--model", "small-net"]), ["--model", "small-net"]);
+  assertEquals(scriptArgs(["start", "--", "--preset", "smoke"], { subcommand: true }), [
+    "start",
+    "--preset",
+    "smoke",
+  ]);
+  // A second "--" still separates what goes on to another program.
+  assertEquals(scriptArgs(["start", "--", "--", "--port=8899"], { subcommand: true }), [
+    "start",
+    "--",
+    "--port=8899",
+  ]);
+});

@@ -22,8 +22,8 @@ async function runCli(args: string[], env: Record<string, string> = {}) {
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
 
-Deno.test("train --help lists the models and presets", async () => {
-  const { code, stdout } = await runCli(["--help"]);
+Deno.test("train --help lists the models and presets, also after deno task's '--'", async () => {
+  const { code, stdout } = await runCli(["--", "--help"]);
   assertEquals(code, 0);
   assertMatch(stdout, /keras-mlp, keras-cnn, pytorch, pytorch-gap, small-net/);
   assertMatch(stdout, /article, quick, smoke/);

@@ -1,10 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { initBackend } from "../lib/backend.ts";
-import { makeConfig, type TrainConfig } from "../lib/config.ts";
+import { learningRateAt, makeConfig, type TrainConfig } from "../lib/config.ts";
 import { loadMnist } from "../lib/mnist.ts";
-import { buildModel } from "../lib/models.ts";
-import { type Checkpoint, type EpochMetrics, evaluateModel, trainModel } from "../lib/train.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models.ts";
+import { deriveSeed, shuffledIndices } from "../lib/random.ts";
+import {
+  type Checkpoint,
+  disposeOptimizer,
+  type EpochMetrics,
+  evaluateModel,
+  trainModel,
+} from "../lib/train.ts";
 
 await initBackend("wasm");
 const data = await loadMnist({ trainSize: 3000, testSize: 500, seed: 0 });
@@ -41,6 +48,65 @@ Deno.test("one epoch on 3,000 real images takes the pytorch net well above chanc
   assert(history[0].testLoss < 1.5, `test loss ${history[0].testLoss}`);
   model.dispose();
 });
+
+// The training step as plain tf.js writes it (model.apply, tf.losses.softmaxCrossEntropy,
+// tf.train.momentum), over the batches and dropout seeds trainModel uses: the reference for
+// its fused optimizer, loss and batch norm and its skipped input gradient.
+function plainTfjsLosses(config: TrainConfig, examples = tiny): number[] {
+  const model = buildModel(config.model, { seed: config.seed });
+  const optimizer = tf.train.momentum(config.learningRate, config.momentum, config.nesterov);
+  const dropouts = model.layers.filter((layer) => layer.getClassName() === "Dropout");
+  const losses: number[] = [];
+  for (let epoch = 1; epoch <= config.numEpochs; epoch++) {
+    optimizer.setLearningRate(learningRateAt(config, epoch));
+    const order = shuffledIndices(examples.train.count, deriveSeed(config.seed, 1, epoch));
+    for (let from = 0; from < examples.train.count; from += config.batchSize) {
+      const batch = from / config.batchSize;
+      const indices = Array.from(order.subarray(from, from + config.batchSize));
+      dropouts.forEach((layer, i) => {
+        (layer as unknown as { seed: number }).seed = deriveSeed(config.seed, epoch, batch, i);
+      });
+      const cost = tf.tidy(() => {
+        const images = indices.flatMap((i) =>
+          Array.from(examples.train.images.subarray(i * 784, (i + 1) * 784))
+        );
+        const xs = tf.tensor4d(images, [indices.length, 28, 28, 1]);
+        const labels = indices.map((i) => examples.train.labels[i]);
+        const ys = tf.oneHot(tf.tensor1d(labels, "int32"), 10);
+        return optimizer.minimize(
+          () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
+          true,
+          model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+        )!;
+      });
+      losses.push(cost.dataSync()[0]);
+      cost.dispose();
+    }
+  }
+  disposeOptimizer(optimizer);
+  model.dispose();
+  return losses;
+}
+
+for (const name of MODEL_NAMES) {
+  Deno.test(`trainModel() gives ${name} the losses of a plain tf.js training loop`, async () => {
+    const config = tinyConfig(name, { trainSize: 128, numEpochs: 2 });
+    const few = { ...tiny, train: { ...tiny.train, count: 128 } };
+    const expected = plainTfjsLosses(config, few);
+    const model = buildModel(name, { seed: config.seed });
+    const losses: number[] = [];
+    await trainModel(model, few, { config, onBatch: ({ loss }) => void losses.push(loss) });
+    model.dispose();
+    assertEquals(losses.length, expected.length);
+    // Float rounding differs (the fused steps compute in double precision), nothing else.
+    losses.forEach((loss, i) => {
+      assert(
+        Math.abs(loss - expected[i]) < 1e-5 * Math.abs(expected[i]),
+        `step ${i}: ${loss} vs ${expected[i]}`,
+      );
+    });
+  });
+}
 
 Deno.test("the same seed gives the same loss curve, dropout included; another seed does not", async () => {
   const config = tinyConfig("pytorch", { numEpochs: 2 });

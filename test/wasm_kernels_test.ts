@@ -9,6 +9,7 @@ import {
   registerWasmKernels,
   setInputGradientPath,
   WASM_KERNEL_NAMES,
+  withoutInputGradient,
 } from "../lib/wasm_kernels.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
@@ -259,6 +260,120 @@ Deno.test("Mean's gradient on wasm matches cpu exactly", async () => {
   }
 });
 
+Deno.test("Identity and a same-dtype Cast on wasm share the input's buffer", async () => {
+  await initBackend("wasm");
+  const backend = tf.engine().backend;
+  const x = tf.tensor([1, 2, 3]);
+  const buffersBefore = backend.numDataIds();
+  const copies = [tf.clone(x), tf.cast(x, "float32")];
+  assertEquals(backend.numDataIds(), buffersBefore, "no new buffer");
+  const ints = tf.cast(x, "int32"); // another dtype still converts
+  assertEquals(ints.dtype, "int32");
+  x.dispose(); // the copies keep the shared buffer alive
+  for (const copy of copies) assertEquals(Array.from(copy.dataSync()), [1, 2, 3]);
+  tf.dispose([...copies, ints]);
+  assertEquals(backend.numDataIds(), buffersBefore - 1, "the buffer is freed with its last user");
+});
+
+Deno.test("Sum over leading or middle axes on wasm matches cpu, and wasm's own sums exactly", async () => {
+  // [shape, axes, keepDims]: keras-cnn's conv2 bias gradient, a middle block, a dense bias
+  // gradient large enough for the JS path, and a small sum that keeps the built-in kernel.
+  const cases: [number[], number[], boolean][] = [
+    [[16, 24, 24, 64], [0, 1, 2], false],
+    [[4, 64, 32, 40], [1, 2], true],
+    [[512, 600], [0], false],
+    [[16, 26, 26, 5], [0, 1, 2], false],
+  ];
+  const next = createRandom(17);
+  const builtin = builtinWasmKernel("Sum")!;
+  for (const [shape, axis, keepDims] of cases) {
+    const values = randomValues(shape, next);
+    const [expected, actual] = await onBothBackends(() =>
+      tf.sum(tf.tensor(values, shape), axis, keepDims)
+    );
+    const label = `sum over ${axis} of ${shape}`;
+    assertMaxRelativeError(actual, expected, 1e-5, label); // cpu sums in double precision
+    const x = tf.tensor(values, shape);
+    const info = builtin.kernelFunc({
+      inputs: { x },
+      attrs: { axis, keepDims },
+      backend: tf.engine().backend,
+    }) as tf.TensorInfo;
+    const wasmOwn = tf.engine().makeTensorFromTensorInfo(info);
+    assertEquals(wasmOwn.shape, tf.sum(x, axis, keepDims).shape);
+    assertMaxRelativeError(actual, wasmOwn.dataSync(), 0, `${label}, wasm's built-in kernel`);
+    tf.dispose([x, wasmOwn]);
+  }
+});
+
+Deno.test("LeakyRelu and its gradient on wasm match cpu", async () => {
+  const next = createRandom(18);
+  // Small Net's activations, with exact zeros (negative zero too) among them.
+  const values = randomValues([16, 26, 26, 5], next).map((v, i) => (i % 97 === 0 ? 0 : v));
+  values[1] = -0;
+  const dy = randomValues([16, 26, 26, 5], next);
+  for (const alpha of [0.01, 0.3]) {
+    const [cpu, wasm] = await onBothBackends(() => {
+      const x = tf.tensor(values, [16, 26, 26, 5]);
+      const [y, dx] = [
+        tf.leakyRelu(x, alpha),
+        tf.grad((t: tf.Tensor) => tf.leakyRelu(t, alpha))(x, tf.tensor(dy, x.shape)),
+      ];
+      return tf.concat([tf.reshape(y, [-1]), tf.reshape(dx, [-1])]);
+    });
+    // cpu multiplies by alpha in double precision, wasm by alpha rounded to float32.
+    assertMaxRelativeError(wasm, cpu, 1e-7, `alpha ${alpha}`);
+  }
+  // The forward pass gives exactly what wasm's own kernel does.
+  await initBackend("wasm");
+  const x = tf.tensor(values, [16, 26, 26, 5]);
+  const info = builtinWasmKernel("LeakyRelu")!.kernelFunc({
+    inputs: { x },
+    attrs: { alpha: 0.01 },
+    backend: tf.engine().backend,
+  }) as tf.TensorInfo;
+  const wasmOwn = tf.engine().makeTensorFromTensorInfo(info);
+  const ours = tf.leakyRelu(x, 0.01);
+  assertMaxRelativeError(ours.dataSync(), wasmOwn.dataSync(), 0, "wasm's built-in LeakyRelu");
+  assert(Object.is(ours.dataSync()[1], -0), "-0 stays -0");
+  tf.dispose([x, wasmOwn, ours]);
+});
+
+Deno.test("withoutInputGradient() skips only the input gradient of convs by that filter", async () => {
+  await initBackend("wasm");
+  const next = createRandom(19);
+  const x = tf.tensor4d(randomValues([2, 8, 8, 1], next), [2, 8, 8, 1]);
+  const w1 = tf.variable(tf.tensor4d(randomValues([3, 3, 1, 4], next), [3, 3, 1, 4]));
+  const w2 = tf.variable(tf.tensor4d(randomValues([3, 3, 4, 2], next), [3, 3, 4, 2]));
+  const bias = tf.zeros([4]);
+  // A fused conv with a bias (tf.js computes all its gradients, as in the models' first layers).
+  const loss = (input: tf.Tensor) => {
+    const hidden = tf.fused.conv2d({
+      x: input as tf.Tensor4D,
+      filter: w1,
+      strides: 1,
+      pad: "valid",
+      bias,
+    });
+    return tf.sum(tf.conv2d(hidden, w2, 1, "valid")) as tf.Scalar;
+  };
+  const gradients = () => {
+    const { grads } = tf.variableGrads(() => loss(x), [w1, w2]);
+    const dx = tf.grad(loss)(x);
+    return { dw1: grads[w1.name], dw2: grads[w2.name], dx };
+  };
+  const full = gradients();
+  const skipped = withoutInputGradient(w1, gradients);
+  assertEquals(Array.from(skipped.dw1.dataSync()), Array.from(full.dw1.dataSync()));
+  assertEquals(Array.from(skipped.dw2.dataSync()), Array.from(full.dw2.dataSync()));
+  assert(full.dx.dataSync().some((v) => v !== 0));
+  assert(skipped.dx.dataSync().every((v) => v === 0), "x's gradient through w1 is skipped");
+  // Outside the call, and for other filters, input gradients are computed as usual.
+  const again = gradients();
+  assertEquals(Array.from(again.dx.dataSync()), Array.from(full.dx.dataSync()));
+  tf.dispose([x, w1, w2, bias, ...[full, skipped, again].flatMap(Object.values)]);
+});
+
 for (const name of MODEL_NAMES) {
   Deno.test(`Gradients of ${name}'s loss on wasm match cpu`, async () => {
     // Batch 2 (keras-cnn: 1, its cpu reference is slow); dropout layers, random per backend,
@@ -303,9 +418,16 @@ Deno.test("The wasm kernels leave no tensors or wasm buffers behind", async () =
   const convCase = makeCase(3, 12, 12, 5, 8, 3, 2, "same");
   const inputs = randomInputs(convCase, createRandom(7));
   // One pass through every replaced kernel: conv gradients, transposed matmuls (dense), max
-  // pool gradient, Tile and per-channel Multiply/RealDiv (batch norm's gradient).
+  // pool gradient, Tile and per-channel Multiply/RealDiv (batch norm's gradient), a matmul
+  // that transposes its large right operand, a large Sum, LeakyRelu and clones.
   const everyKernel = () => {
     gradientsOnActiveBackend(convCase, inputs);
+    tf.tidy(() => {
+      const big = tf.ones([600, 512]);
+      const x = tf.leakyRelu(tf.matMul(tf.ones([16, 600]), big), 0.1);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.leakyRelu(tf.clone(t), 0.1)))(tf.sum(x, 0, true))
+        .add(tf.sum(big, 0)).dataSync();
+    });
     tf.tidy(() => {
       const x = tf.tensor4d(inputs.dx, shapes(convCase).xShape);
       const w = tf.ones([5 * 6 * 6, 4]);
