@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkConfig, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, type TrainConfig } from "./config.ts";
 import { measureInference, measureSavedSize, measureTrainingMemory, median } from "./cost.ts";
 import type { MemoryMeasurement } from "./cost.ts";
-import { initBackend, runtimeInfo } from "./backend.ts";
+import { type BackendName, initBackend, runtimeInfo } from "./backend.ts";
 import { loadMnist, type Mnist } from "./mnist.ts";
 import { buildModel } from "./models.ts";
 import {
@@ -80,44 +80,17 @@ export async function runExperiment(
     const stored = await loadResult(dir, key);
     if (stored) return { result: stored as ExperimentOutcome["result"], cached: true };
   }
-  const data = options.data ?? await loadMnist({
-    trainSize: config.trainSize,
-    testSize: config.testSize,
-    seed: config.seed,
-  });
-  if (data.train.count !== config.trainSize || data.test.count !== config.testSize) {
-    throw new Error(
-      `The data given has ${data.train.count} training and ${data.test.count} test images, ` +
-        `the config asks for ${config.trainSize} and ${config.testSize}; load it with the same sizes`,
-    );
-  }
+  const data = await loadExperimentData(config, options.data);
   const model = buildModel(config.model, { seed: config.seed });
   try {
-    const resumeFrom = await loadCheckpoint(dir, key);
-    if (resumeFrom) await options.onResume?.(resumeFrom.history);
-    const history = await trainModel(model, data, {
+    const history = await trainWithCheckpoints(model, data, {
       config,
-      resumeFrom,
+      resultsDir: dir,
+      key,
       onBatch: options.onBatch,
-      onEpoch: async (metrics, checkpoint) => {
-        const snapshot = checkpoint();
-        try {
-          await saveCheckpoint(dir, key, snapshot);
-        } finally {
-          tf.dispose([
-            ...Object.values(snapshot.modelWeights),
-            ...Object.values(snapshot.optimizerWeights),
-          ]);
-        }
-        await options.onEpoch?.(metrics);
-      },
+      onEpoch: options.onEpoch,
+      onResume: options.onResume,
     });
-    if (resumeFrom) {
-      tf.dispose([
-        ...Object.values(resumeFrom.modelWeights),
-        ...Object.values(resumeFrom.optimizerWeights),
-      ]);
-    }
     const costs = await measureCosts(model, data, config, history, options.memoryBatchSizes);
     const weights: tf.NamedTensorMap = {};
     for (const weight of model.weights) weights[weight.originalName] = weight.read();
@@ -136,6 +109,76 @@ export async function runExperiment(
   } finally {
     model.dispose();
   }
+}
+
+/** Options of `trainWithCheckpoints`. */
+export interface CheckpointedTrainingOptions
+  extends Pick<ExperimentOptions, "onBatch" | "onEpoch" | "onResume"> {
+  config: TrainConfig;
+  /** The results folder; the checkpoint lives in its `checkpoints/` folder. */
+  resultsDir: string;
+  /** The run's key in the store (`resultKey`), which names its checkpoint. */
+  key: string;
+}
+
+/**
+ * Trains `model` (built fresh by the caller) with `config`, saving a checkpoint after every
+ * epoch and resuming from the checkpoint stored under `key` if there is one. The training
+ * half of `runExperiment`, for runs of models outside `MODEL_NAMES` (e.g. search candidates).
+ */
+export async function trainWithCheckpoints(
+  model: tf.LayersModel,
+  data: Mnist,
+  options: CheckpointedTrainingOptions,
+): Promise<EpochMetrics[]> {
+  const { resultsDir: dir, key } = options;
+  const resumeFrom = await loadCheckpoint(dir, key);
+  try {
+    if (resumeFrom) await options.onResume?.(resumeFrom.history);
+    return await trainModel(model, data, {
+      config: options.config,
+      resumeFrom,
+      onBatch: options.onBatch,
+      onEpoch: async (metrics, checkpoint) => {
+        const snapshot = checkpoint();
+        try {
+          await saveCheckpoint(dir, key, snapshot);
+        } finally {
+          tf.dispose([
+            ...Object.values(snapshot.modelWeights),
+            ...Object.values(snapshot.optimizerWeights),
+          ]);
+        }
+        await options.onEpoch?.(metrics);
+      },
+    });
+  } finally {
+    if (resumeFrom) {
+      tf.dispose([
+        ...Object.values(resumeFrom.modelWeights),
+        ...Object.values(resumeFrom.optimizerWeights),
+      ]);
+    }
+  }
+}
+
+/**
+ * The data for `config`: `data` when given (checked to have the config's sizes), else MNIST
+ * loaded with the config's sizes and seed.
+ */
+export async function loadExperimentData(config: TrainConfig, data?: Mnist): Promise<Mnist> {
+  const loaded = data ?? await loadMnist({
+    trainSize: config.trainSize,
+    testSize: config.testSize,
+    seed: config.seed,
+  });
+  if (loaded.train.count !== config.trainSize || loaded.test.count !== config.testSize) {
+    throw new Error(
+      `The data given has ${loaded.train.count} training and ${loaded.test.count} test images, ` +
+        `the config asks for ${config.trainSize} and ${config.testSize}; load it with the same sizes`,
+    );
+  }
+  return loaded;
 }
 
 /** The stored result of `config` on the current (or default) backend, if there is one. */
@@ -221,8 +264,8 @@ async function measureCosts(
   };
 }
 
-// Keep whatever backend the caller started; start the default one otherwise.
-function currentBackend() {
+/** The backend already started (wasm or cpu), or undefined for "start the default one". */
+export function currentBackend(): BackendName | undefined {
   const name = tf.engine().backendName; // unlike tf.getBackend(), does not start one
   return name === "wasm" || name === "cpu" ? name : undefined;
 }

@@ -1,6 +1,7 @@
 /** Everything a notebook needs, from one import: `import * as sw from "../lib/mod.ts"`. */
 export * from "./article.ts";
 export * from "./backend.ts";
+export * from "./batch_study.ts";
 export * from "./bench.ts";
 export * from "./chooser.ts";
 export * from "./config.ts";
@@ -17,5 +18,8 @@ export * from "./progress.ts";
 export * from "./report.ts";
 export * from "./reproduction.ts";
 export * from "./results.ts";
+export * from "./search.ts";
+export * from "./search_live.ts";
+export * from "./seeds.ts";
 export * from "./summary.ts";
 export * from "./train.ts";

@@ -266,7 +266,7 @@ function restoreCheckpoint(
           `has another shape); delete the checkpoint or train with --retrain`,
       );
     }
-    weight.write(saved.clone());
+    weight.write(saved); // shares the buffer; the caller may dispose the checkpoint after
   }
   const accumulations = momentumAccumulations(optimizer);
   model.trainableWeights.forEach((weight, i) => {
@@ -276,7 +276,7 @@ function restoreCheckpoint(
     }
     accumulations[i] = {
       originalName: `${weight.name}/momentum`,
-      variable: tf.variable(saved.clone(), false),
+      variable: tf.variable(saved, false),
     };
   });
 }

@@ -137,14 +137,24 @@ Deno.test("a run resumed from an epoch's checkpoint ends exactly where an uninte
   );
   interrupted.dispose();
 
+  const tensorsBefore = tf.memory().numTensors;
   const resumed = buildModel(config.model, { seed: 99 }); // its own weights are overwritten
   const history = await trainModel(resumed, tiny, { config, resumeFrom: saved });
   assertEquals(withoutTimes(history), withoutTimes(straight.history));
   const weightsOf = (model: tf.LayersModel) =>
     model.getWeights().map((w) => Array.from(w.dataSync()));
   assertEquals(weightsOf(resumed), weightsOf(straight.model));
-  tf.dispose([...Object.values(saved!.modelWeights), ...Object.values(saved!.optimizerWeights)]);
+  const savedTensors = [
+    ...Object.values(saved!.modelWeights),
+    ...Object.values(saved!.optimizerWeights),
+  ];
+  tf.dispose(savedTensors);
   resumed.dispose();
+  assertEquals(
+    tf.memory().numTensors,
+    tensorsBefore - savedTensors.length,
+    "resuming leaks nothing",
+  );
   straight.model.dispose();
 });
 
