@@ -439,11 +439,42 @@ export async function convertToHtml(
   path: string,
   options: { outputDir: string },
 ): Promise<NbconvertResult> {
-  return await nbconvert(path, {
-    outputDir: options.outputDir,
-    extension: ".html",
-    args: ["--to=html"],
-  });
+  // nbconvert's HTML templates pass SVG outputs through lxml's clean_html, which strips every
+  // element but the root <svg> and leaves an empty box; a copy that also offers each chart as
+  // text/html (shown first, and not cleaned) keeps the charts.
+  const copyDir = await Deno.makeTempDir({ prefix: "sizewise-html-" });
+  try {
+    const copy = join(copyDir, basename(path));
+    await writeNotebook(copy, svgOutputsAsHtml(await readNotebook(path)));
+    return await nbconvert(copy, {
+      outputDir: options.outputDir,
+      extension: ".html",
+      args: ["--to=html"],
+    });
+  } finally {
+    await Deno.remove(copyDir, { recursive: true });
+  }
+}
+
+/** A copy of `nb` whose SVG outputs are also offered as `text/html`, the same markup. */
+export function svgOutputsAsHtml(nb: Notebook): Notebook {
+  return {
+    ...nb,
+    cells: nb.cells.map((cell) => ({
+      ...cell,
+      ...(cell.outputs
+        ? {
+          outputs: cell.outputs.map((output) => {
+            const svg = isRecord(output.data) ? output.data["image/svg+xml"] : undefined;
+            if (svg === undefined || (output.data as Record<string, unknown>)["text/html"]) {
+              return output;
+            }
+            return { ...output, data: { ...(output.data as object), "text/html": svg } };
+          }),
+        }
+        : {}),
+    })),
+  };
 }
 
 /**

@@ -323,3 +323,31 @@ Deno.test("parseExpectedOutputs() accepts minimum counts and rejects anything el
   );
   assertThrows(() => parseExpectedOutputs('{"01_data.ipynb": 2}', "m.json"), /not an object/);
 });
+
+Deno.test("svgOutputsAsHtml() offers every chart as text/html too, and leaves the rest alone", async () => {
+  const { svgOutputsAsHtml } = await import("../lib/notebooks.ts");
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>';
+  const nb = {
+    cells: [
+      { cell_type: "markdown", metadata: {}, source: "# title" },
+      {
+        cell_type: "code",
+        metadata: {},
+        source: "chart",
+        outputs: [
+          { output_type: "execute_result", data: { "image/svg+xml": svg }, metadata: {} },
+          { output_type: "stream", name: "stdout", text: "hi" },
+        ],
+      },
+    ],
+    metadata: {},
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  const copy = svgOutputsAsHtml(nb);
+  const outputs = copy.cells[1].outputs!;
+  assertEquals(outputs[0].data, { "image/svg+xml": svg, "text/html": svg });
+  assertEquals(outputs[1], nb.cells[1].outputs![1]);
+  assertEquals(copy.cells[0], nb.cells[0]);
+  assertEquals(nb.cells[1].outputs![0].data, { "image/svg+xml": svg }, "the original is unchanged");
+});

@@ -30,9 +30,16 @@ const MEASURE_SCRIPT = `<script>
 addEventListener("load", () => {
   const charts = [...document.querySelectorAll(".jp-OutputArea-output svg, .output_area svg")]
     .filter((svg) => !svg.parentElement.closest("svg"));
+  // Size, and how many drawn shapes and texts are visible inside: an SVG stripped down to its
+  // root element still has a size but draws nothing.
   const sizes = charts.map((svg) => {
     const box = svg.getBoundingClientRect();
-    return [box.width, box.height];
+    const marks = [...svg.querySelectorAll("rect, path, circle, line, text, image")]
+      .filter((mark) => {
+        const r = mark.getBoundingClientRect();
+        return r.width > 0 || r.height > 0;
+      });
+    return [box.width, box.height, marks.length];
   });
   const out = document.createElement("pre");
   out.id = "${RESULT_ID}";
@@ -99,7 +106,7 @@ async function dumpDom(browser: string, htmlPath: string, profileDir: string): P
 }
 
 Deno.test({
-  name: "a report page's SVG charts render with a non-zero size in headless Chromium",
+  name: "a report page's SVG charts are drawn, with their marks, in headless Chromium",
   ignore: SKIP,
   async fn() {
     const problem = await jupyterProblem();
@@ -139,18 +146,18 @@ Deno.test({
       const dom = await dumpDom(browser, page.outputPath, join(dir, "profile"));
       const match = new RegExp(`<pre id="${RESULT_ID}">([^<]*)</pre>`).exec(dom);
       assert(match !== null, `the measuring script did not run in ${browser}`);
-      const sizes = JSON.parse(match[1]) as [number, number][];
+      const sizes = JSON.parse(match[1]) as [number, number, number][];
       assert(
         sizes.length >= chartCount,
         `${basename(path)}: ${chartCount} SVG outputs, but ${sizes.length} charts on the page`,
       );
       const empty = sizes
-        .map(([width, height], index) => ({ index, width, height }))
-        .filter(({ width, height }) => !(width > 0 && height > 0));
+        .map(([width, height, marks], index) => ({ index, width, height, marks }))
+        .filter(({ width, height, marks }) => !(width > 0 && height > 0 && marks >= 5));
       assert(
         empty.length === 0,
-        `${basename(path)}: charts drawn without area (index, width, height): ` +
-          JSON.stringify(empty),
+        `${basename(path)}: charts drawn without area or without marks ` +
+          `(index, width, height, visible marks): ${JSON.stringify(empty)}`,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
