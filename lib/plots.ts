@@ -521,13 +521,19 @@ export function plotCostBars(
     x: options.log
       ? {
         type: "log",
-        domain: [min, max * 1.3],
+        domain: [min, max * 4], // room for the value labels right of the longest bar
         ticks: powersOfTen(min, max * 1.3),
         tickFormat: formatNumber,
         label: `${options.unit} (log scale)`,
         ...X_LABEL,
       }
-      : { domain: [0, max], label: options.unit, nice: true, tickFormat: formatNumber, ...X_LABEL },
+      : {
+        domain: [0, max * 1.5],
+        label: options.unit,
+        nice: true,
+        tickFormat: formatNumber,
+        ...X_LABEL,
+      },
     y: { domain: models, label: null, padding: 0.22 },
     color: { domain: models, range: models.map(modelColor) },
     marks: [
