@@ -83,44 +83,18 @@ export interface DigitGridOptions {
 export function plotDigitGrid(split: MnistSplit, options: DigitGridOptions = {}): SvgChart {
   const count = Math.max(0, Math.min(options.count ?? 40, split.count));
   const columns = Math.max(1, Math.min(options.columns ?? 10, count || 1));
-  const rows = Math.max(1, Math.ceil(count / columns));
-  const digits = Array.from({ length: count }, (_, i) => ({
-    column: i % columns,
-    row: Math.floor(i / columns),
-    label: String(split.labels[i]),
-    src: digitDataUri(split.images, i),
-  }));
-  const cellWidth = 60;
-  const cellHeight = 76;
-  const plot = Plot.plot({
-    ...base(),
-    width: columns * cellWidth + 20,
-    height: rows * cellHeight + 10,
-    margin: 10,
-    marginTop: 0,
-    x: { type: "band", domain: range(columns), axis: null, padding: 0 },
-    y: { type: "band", domain: range(rows), axis: null, padding: 0 },
-    marks: [
-      Plot.image(digits, {
-        x: "column",
-        y: "row",
-        src: "src",
-        width: DIGIT_PIXELS,
-        height: DIGIT_PIXELS,
-        dy: -8,
-        imageRendering: "pixelated",
-      }),
-      Plot.text(digits, {
-        x: "column",
-        y: "row",
-        text: "label",
-        dy: DIGIT_PIXELS / 2 + 4,
-        fontSize: 13,
-        fontWeight: "bold",
-        fill: "#333",
-      }),
-    ],
-  });
+  const plot = digitGallery(
+    Array.from({ length: count }, (_, i) => ({
+      src: digitDataUri(split.images, i),
+      caption: String(split.labels[i]),
+    })),
+    {
+      columns,
+      cellWidth: 60,
+      cellHeight: 76,
+      caption: { fontSize: 13, fontWeight: "bold", fill: "#333" },
+    },
+  );
   return composeChart([plot], {
     title: options.title ?? `The first ${count} images and their labels`,
     subtitle: `Each image is ${IMAGE_SIDE} × ${IMAGE_SIDE} = ${
@@ -843,18 +817,52 @@ export function plotMisclassified(
   }
   const count = items.length;
   const columns = Math.max(1, Math.min(options.columns ?? 6, count || 1));
-  const rows = Math.max(1, Math.ceil(count / columns));
-  const digits = items.map((item, i) => ({
+  const cellWidth = 168; // room for the caption at 11px
+  const plot = digitGallery(
+    items.map((item) => ({
+      src: digitDataUri(split.images, item.index),
+      caption: `true ${item.label} → predicted ${item.predicted} (${
+        Math.round(item.confidence * 100)
+      }%)`,
+    })),
+    {
+      columns,
+      cellWidth,
+      cellHeight: 80,
+      caption: { fontSize: 11, fill: "#b00020" },
+      empty: "No mistakes to show.",
+    },
+  );
+  return composeChart([plot], {
+    title: options.title ?? `${count} images the model got wrong`,
+    subtitle: options.subtitle ??
+      "Under each image: the true digit, the model's answer, and how sure it was (the " +
+        "probability it gave its answer). Confident mistakes are often digits a person " +
+        "would hesitate on too.",
+    width: Math.max(columns * cellWidth + 20, 520),
+  });
+}
+
+// Digit images in a grid, each with a caption underneath (the digit grid and the gallery of
+// mistakes).
+function digitGallery(
+  digits: { src: string; caption: string }[],
+  options: {
+    columns: number;
+    cellWidth: number;
+    cellHeight: number;
+    caption: Record<string, string | number>;
+    empty?: string;
+  },
+) {
+  const { columns, cellWidth, cellHeight } = options;
+  const rows = Math.max(1, Math.ceil(digits.length / columns));
+  const cells = digits.map((digit, i) => ({
+    ...digit,
     column: i % columns,
     row: Math.floor(i / columns),
-    caption: `true ${item.label} → predicted ${item.predicted} (${
-      Math.round(item.confidence * 100)
-    }%)`,
-    src: digitDataUri(split.images, item.index),
   }));
-  const cellWidth = 168; // room for the caption at 11px
-  const cellHeight = 80;
-  const plot = Plot.plot({
+  return Plot.plot({
     ...base(),
     width: columns * cellWidth + 20,
     height: rows * cellHeight + 10,
@@ -863,7 +871,7 @@ export function plotMisclassified(
     x: { type: "band", domain: range(columns), axis: null, padding: 0 },
     y: { type: "band", domain: range(rows), axis: null, padding: 0 },
     marks: [
-      Plot.image(digits, {
+      Plot.image(cells, {
         x: "column",
         y: "row",
         src: "src",
@@ -872,26 +880,17 @@ export function plotMisclassified(
         dy: -8,
         imageRendering: "pixelated",
       }),
-      Plot.text(digits, {
+      Plot.text(cells, {
         x: "column",
         y: "row",
         text: "caption",
         dy: DIGIT_PIXELS / 2 + 4,
-        fontSize: 11,
-        fill: "#b00020",
+        ...options.caption,
       }),
-      ...(count === 0
-        ? [Plot.text(["No mistakes to show."], { x: 0, y: 0, fontSize: 13, fill: "#333" })]
+      ...(digits.length === 0 && options.empty
+        ? [Plot.text([options.empty], { x: 0, y: 0, fontSize: 13, fill: "#333" })]
         : []),
     ],
-  });
-  return composeChart([plot], {
-    title: options.title ?? `${count} images the model got wrong`,
-    subtitle: options.subtitle ??
-      "Under each image: the true digit, the model's answer, and how sure it was (the " +
-        "probability it gave its answer). Confident mistakes are often digits a person " +
-        "would hesitate on too.",
-    width: Math.max(columns * cellWidth + 20, 520),
   });
 }
 
