@@ -74,12 +74,8 @@ export async function runExperiment(
   const dir = options.resultsDir ?? defaultResultsDir();
   const backend = await initBackend(currentBackend());
   const key = await resultKey(config, backend);
-  if (options.retrain) {
-    await deleteCheckpoint(dir, key);
-  } else {
-    const stored = await loadResult(dir, key);
-    if (stored) return { result: stored as ExperimentOutcome["result"], cached: true };
-  }
+  const stored = await storedUnlessRetrain(dir, key, options.retrain);
+  if (stored) return { result: stored as ExperimentOutcome["result"], cached: true };
   const data = await loadExperimentData(config, options.data);
   const model = buildModel(config.model, { seed: config.seed });
   try {
@@ -179,6 +175,20 @@ export async function loadExperimentData(config: TrainConfig, data?: Mnist): Pro
     );
   }
   return loaded;
+}
+
+/**
+ * The stored result under `key`, unless `retrain` asks to train again: then there is none, and
+ * any checkpoint of the key is dropped too, so training starts from epoch 1.
+ */
+export async function storedUnlessRetrain(
+  dir: string,
+  key: string,
+  retrain = false,
+): Promise<RunResult | undefined> {
+  if (!retrain) return await loadResult(dir, key);
+  await deleteCheckpoint(dir, key);
+  return undefined;
 }
 
 /** The stored result of `config` on the current (or default) backend, if there is one. */

@@ -13,6 +13,7 @@ import {
   currentBackend,
   type ExperimentOptions,
   loadExperimentData,
+  storedUnlessRetrain,
   trainWithCheckpoints,
 } from "./experiment.ts";
 import type { Mnist } from "./mnist.ts";
@@ -267,12 +268,8 @@ export async function runCandidate(
   const dir = candidatesDir(options.resultsDir);
   const backend = await initBackend(currentBackend());
   const key = await resultKey(config, backend);
-  if (options.retrain) {
-    await deleteCheckpoint(dir, key);
-  } else {
-    const stored = await loadResult(dir, key);
-    if (stored) return { result: stored as CandidateResult, cached: true };
-  }
+  const stored = await storedUnlessRetrain(dir, key, options.retrain);
+  if (stored) return { result: stored as CandidateResult, cached: true };
   const data = await loadExperimentData(config, options.data);
   const model = buildSmallConvNet(spec, { seed: config.seed });
   try {
