@@ -13,6 +13,8 @@ import { trainModel } from "./train.ts";
 export interface SpeedFigures {
   model: string;
   backend: string;
+  /** Cores sharing each batch (lib/data_parallel.ts). */
+  workers: number;
   batchSize: number;
   /** Seconds per 60,000-image epoch, from timing `samples` images. */
   epochSeconds: number;
@@ -24,6 +26,8 @@ export interface SpeedFigures {
 export interface PeerFigures {
   model: string;
   params: number;
+  /** torch.get_num_threads() of the run, from its first line. */
+  threads: number;
   batchSize: number;
   epochSeconds: number;
   inferenceSeconds: number;
@@ -36,9 +40,10 @@ export interface PeerFigures {
 export async function measureSpeed(
   modelName: string,
   data: Mnist,
-  options: { batchSize: number; samples: number; warmupSamples?: number },
+  options: { batchSize: number; samples: number; warmupSamples?: number; workers?: number },
 ): Promise<SpeedFigures> {
   const { batchSize, samples } = options;
+  const workers = options.workers ?? 1;
   const warmup = options.warmupSamples ?? Math.min(samples, 16 * batchSize);
   const slice = (count: number) => ({
     train: {
@@ -56,7 +61,7 @@ export async function measureSpeed(
   try {
     const run = async (count: number) => {
       const config = makeConfig(modelName, {
-        overrides: { trainSize: count, testSize: batchSize, numEpochs: 1, batchSize },
+        overrides: { trainSize: count, testSize: batchSize, numEpochs: 1, batchSize, workers },
       });
       const [epoch] = await trainModel(model, slice(count), { config });
       return epoch.trainSeconds;
@@ -67,6 +72,7 @@ export async function measureSpeed(
     return {
       model: modelName,
       backend: tf.getBackend(),
+      workers,
       batchSize,
       epochSeconds: seconds * MNIST_TRAIN_SIZE / samples,
       inferenceSeconds: inference.medianSeconds * MNIST_TEST_SIZE / data.test.count,
@@ -78,6 +84,7 @@ export async function measureSpeed(
 
 /** Parses the PyTorch peer's output lines; other lines are ignored. */
 export function parsePeerOutput(text: string): PeerFigures[] {
+  const threads = Number(text.match(/threads=(\d+)/)?.[1] ?? 1);
   const pattern =
     /^(\S+)\s+params=\s*([\d,]+)\s+batch=(\d+)\s+epoch_s=\s*([\d.]+)\s+infer10k_s=\s*([\d.]+)/;
   return text.split("\n").flatMap((line) => {
@@ -86,6 +93,7 @@ export function parsePeerOutput(text: string): PeerFigures[] {
     return [{
       model: match[1],
       params: Number(match[2].replaceAll(",", "")),
+      threads,
       batchSize: Number(match[3]),
       epochSeconds: Number(match[4]),
       inferenceSeconds: Number(match[5]),
@@ -93,24 +101,39 @@ export function parsePeerOutput(text: string): PeerFigures[] {
   });
 }
 
-/** A Markdown table of our figures, with the ratio to the peer's where it ran. */
+/**
+ * A Markdown table of our figures with their ratio to the peer's, of the same model and batch:
+ * to PyTorch on one thread (the target's reference), and, for rows that use two cores, to
+ * PyTorch on as many threads. Inference runs on one core on both sides.
+ */
 export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): string {
-  const peerFor = (figures: SpeedFigures) =>
-    peer.find((p) => p.model === figures.model && p.batchSize === figures.batchSize);
+  const peerFor = (figures: SpeedFigures, threads: number) =>
+    peer.find((p) =>
+      p.model === figures.model && p.batchSize === figures.batchSize && p.threads === threads
+    );
+  const seconds = (value: number | undefined, digits = 1) =>
+    value === undefined ? "-" : value.toFixed(digits);
   const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "-");
-  const header = "| model | backend | batch | s/epoch | PyTorch s/epoch | ratio | " +
-    "inference 10k s | PyTorch inference s | ratio |";
-  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|";
+  const header = "| model | backend | cores | batch | s/epoch | PyTorch 1 thread | ratio | " +
+    "PyTorch, as many threads | ratio | inference 10k s | PyTorch | ratio |";
+  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
   const rows = ours.map((figures) => {
-    const p = peerFor(figures);
-    return `| ${figures.model} | ${figures.backend} | ${figures.batchSize} | ` +
-      `${figures.epochSeconds.toFixed(1)} | ${p ? p.epochSeconds.toFixed(1) : "-"} | ` +
-      `${ratio(figures.epochSeconds, p?.epochSeconds)} | ${
-        figures.inferenceSeconds.toFixed(2)
-      } | ` +
-      `${p ? p.inferenceSeconds.toFixed(2) : "-"} | ${
-        ratio(figures.inferenceSeconds, p?.inferenceSeconds)
-      } |`;
+    const one = peerFor(figures, 1);
+    const same = figures.workers > 1 ? peerFor(figures, figures.workers) : undefined;
+    return [
+      figures.model,
+      figures.backend,
+      figures.workers,
+      figures.batchSize,
+      seconds(figures.epochSeconds),
+      seconds(one?.epochSeconds),
+      ratio(figures.epochSeconds, one?.epochSeconds),
+      seconds(same?.epochSeconds),
+      ratio(figures.epochSeconds, same?.epochSeconds),
+      seconds(figures.inferenceSeconds, 2),
+      seconds(one?.inferenceSeconds, 2),
+      ratio(figures.inferenceSeconds, one?.inferenceSeconds),
+    ].join(" | ");
   });
-  return [header, rule, ...rows].join("\n");
+  return [header, rule, ...rows.map((row) => `| ${row} |`)].join("\n");
 }

@@ -33,6 +33,12 @@ export interface TrainConfig {
   seed: number;
   /** Images per forward pass when evaluating; does not change the numbers, only speed. */
   evalBatchSize: number;
+  /**
+   * Cores that share each batch's gradient: 2 splits every batch between the main thread and
+   * a worker (lib/data_parallel.ts). Left out for one, so results stored before it existed
+   * keep their keys; 2 changes the dropout masks and float rounding, hence the key.
+   */
+  workers?: number;
 }
 
 /** MNIST's sizes, the upper bounds of `trainSize` and `testSize`. */
@@ -88,6 +94,7 @@ export function makeConfig(
   };
   // A fresh copy of the drops, so editing one config never changes the presets or another.
   config.learningRateDrops = config.learningRateDrops.map((drop) => ({ ...drop }));
+  if (config.workers === 1) delete config.workers;
   return checkConfig(config);
 }
 
@@ -111,6 +118,12 @@ export function checkConfig(config: TrainConfig): TrainConfig {
   }
   if (!Number.isInteger(config.seed) || config.seed < 0) {
     throw new Error(`seed must be a non-negative integer, got ${config.seed}`);
+  }
+  if (config.workers !== undefined && config.workers !== 2) {
+    throw new Error(
+      `workers must be 1 or 2 (this machine's wasm backend uses one core per worker), ` +
+        `got ${config.workers}`,
+    );
   }
   let previous = 1;
   for (const drop of config.learningRateDrops) {

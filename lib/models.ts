@@ -272,3 +272,13 @@ function pytorchInit(seed: number) {
     };
   };
 }
+
+/** Whether the named model has batch norm, whose statistics depend on the whole batch. */
+export function hasBatchNorm(name: string): boolean {
+  const model = buildModel(name);
+  try {
+    return model.layers.some((layer) => layer.getClassName() === "BatchNormalization");
+  } finally {
+    model.dispose();
+  }
+}

@@ -12,6 +12,8 @@ import { meanSoftmaxCrossEntropy } from "./loss.ts";
 import { FusedMomentumOptimizer } from "./momentum.ts";
 import { deriveSeed, shuffledIndices } from "./random.ts";
 import { withoutInputGradient } from "./wasm_kernels.ts";
+import type { BackendName } from "./backend.ts";
+import { GradientPartner, mixGradients } from "./data_parallel.ts";
 
 /** Labelled images as flat arrays: `images` holds `count` x 784 floats in [0, 1]. */
 export interface Examples {
@@ -80,12 +82,20 @@ export async function trainModel(
     restoreCheckpoint(model, optimizer, options.resumeFrom);
     history.push(...options.resumeFrom.history);
   }
-  const dropoutLayers = model.layers.filter((layer) => layer.getClassName() === "Dropout");
+  const numDropout = dropoutLayers(model).length;
+  let partner: GradientPartner | undefined;
   const numBatches = Math.ceil(data.train.count / config.batchSize);
   const batchImages = new Float32Array(config.batchSize * PIXELS);
   const batchTargets = new Float32Array(config.batchSize * NUM_CLASSES);
 
   try {
+    if ((config.workers ?? 1) > 1) {
+      partner = await GradientPartner.start(
+        model,
+        tf.getBackend() as BackendName,
+        config.batchSize,
+      );
+    }
     for (let epoch = history.length + 1; epoch <= config.numEpochs; epoch++) {
       const learningRate = learningRateAt(config, epoch);
       optimizer.setLearningRate(learningRate);
@@ -96,12 +106,20 @@ export async function trainModel(
         const from = batch * config.batchSize;
         const size = Math.min(config.batchSize, data.train.count - from);
         fillBatch(data.train, order.subarray(from, from + size), batchImages, batchTargets);
-        // Keras' Dropout reuses one mask for a fixed seed; a fresh seed per step keeps masks
-        // random yet repeatable.
-        dropoutLayers.forEach((layer, i) => {
-          (layer as unknown as { seed: number }).seed = deriveSeed(config.seed, epoch, batch, i);
-        });
-        const loss = trainStep(model, optimizer, batchImages, batchTargets, size);
+        const seeds = (from: number) =>
+          Array.from(
+            { length: numDropout },
+            (_, i) => deriveSeed(config.seed, epoch, batch, from + i),
+          );
+        setDropoutSeeds(model, seeds(0));
+        const loss = partner
+          ? await dataParallelStep(model, optimizer, partner, {
+            images: batchImages,
+            targets: batchTargets,
+            size,
+            dropoutSeeds: seeds(numDropout),
+          })
+          : trainStep(model, optimizer, batchImages, batchTargets, size);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `Training diverged: the loss became ${loss} at epoch ${epoch}, batch ${batch + 1} ` +
@@ -131,6 +149,7 @@ export async function trainModel(
       );
     }
   } finally {
+    partner?.close();
     disposeOptimizer(optimizer);
   }
   return history;
@@ -193,25 +212,100 @@ function trainStep(
   targets: Float32Array,
   size: number,
 ): number {
-  const step = () =>
+  const { loss, gradients } = batchGradients(model, images, targets, size);
+  applyGradients(model, optimizer, gradients);
+  return readLoss(loss, gradients);
+}
+
+// One batch split between this thread and the gradient worker (see lib/data_parallel.ts).
+async function dataParallelStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  partner: GradientPartner,
+  batch: { images: Float32Array; targets: Float32Array; size: number; dropoutSeeds: number[] },
+): Promise<number> {
+  const { images, targets, size } = batch;
+  const theirs = Math.floor(size / 2);
+  if (theirs === 0) return trainStep(model, optimizer, images, targets, size);
+  const mine = size - theirs;
+  partner.shareWeights(model);
+  const theirLoss = partner.computeGradients(
+    images.subarray(mine * PIXELS),
+    targets.subarray(mine * NUM_CLASSES),
+    theirs,
+    batch.dropoutSeeds,
+  );
+  let mineResult: { loss: tf.Scalar; gradients: tf.Tensor[] };
+  try {
+    mineResult = batchGradients(model, images, targets, mine);
+  } catch (error) {
+    await theirLoss.catch(() => {}); // the worker's failure, if any, is not the news here
+    throw error;
+  }
+  const myLoss = mineResult.loss.dataSync()[0];
+  const workerLoss = await theirLoss;
+  const mixed = mixGradients(mineResult.gradients, mine, partner.gradients, theirs);
+  tf.dispose([mineResult.loss, ...mineResult.gradients]);
+  applyGradients(model, optimizer, mixed);
+  tf.dispose(mixed);
+  return (myLoss * mine + workerLoss * theirs) / size;
+}
+
+/**
+ * The mean loss of `size` images (flat, as `fillBatch` writes them) and its gradient for each
+ * of the model's trainable weights, in their order; the caller disposes both.
+ */
+export function batchGradients(
+  model: tf.LayersModel,
+  images: Float32Array,
+  targets: Float32Array,
+  size: number,
+): { loss: tf.Scalar; gradients: tf.Tensor[] } {
+  // Only this model's weights, in a fixed order that checkpoints rely on.
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const compute = () =>
     tf.tidy(() => {
       const xs = tf.tensor4d(images.subarray(0, size * PIXELS), [size, 28, 28, 1]);
       const ys = tf.tensor2d(targets.subarray(0, size * NUM_CLASSES), [size, NUM_CLASSES]);
-      return optimizer.minimize(
+      const { value, grads } = tf.variableGrads(
         () => meanSoftmaxCrossEntropy(ys, applyForTraining(model, xs)),
-        true,
-        // Only this model's weights, in a fixed order that checkpoints rely on.
-        model.trainableWeights.map((weight) => weight.read() as tf.Variable),
-      )!;
+        variables,
+      );
+      return { loss: value, gradients: variables.map((variable) => grads[variable.name]) };
     });
   // The images need no gradient: skip a first conv's input gradient, which tf.js computes.
   const first = model.layers[0];
-  const cost = first.getClassName() === "Conv2D"
-    ? withoutInputGradient(first.trainableWeights[0].read(), step)
-    : step();
-  const loss = cost.dataSync()[0];
-  cost.dispose();
-  return loss;
+  return first.getClassName() === "Conv2D"
+    ? withoutInputGradient(first.trainableWeights[0].read(), compute)
+    : compute();
+}
+
+/** Gives each dropout layer of `model` its own seed for the next step, in layer order. */
+export function setDropoutSeeds(model: tf.LayersModel, seeds: number[]): void {
+  dropoutLayers(model).forEach((layer, i) => {
+    // Keras' Dropout reuses one mask for a fixed seed; a fresh seed per step keeps masks
+    // random yet repeatable.
+    (layer as unknown as { seed: number }).seed = seeds[i];
+  });
+}
+
+function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  return model.layers.filter((layer) => layer.getClassName() === "Dropout");
+}
+
+function applyGradients(model: tf.LayersModel, optimizer: tf.Optimizer, gradients: tf.Tensor[]) {
+  optimizer.applyGradients(
+    model.trainableWeights.map((weight, i) => ({
+      name: (weight.read() as tf.Variable).name,
+      tensor: gradients[i],
+    })),
+  );
+}
+
+function readLoss(loss: tf.Scalar, gradients: tf.Tensor[]): number {
+  const value = loss.dataSync()[0];
+  tf.dispose([loss, ...gradients]);
+  return value;
 }
 
 // A Sequential model's layers one after the other, which computes what model.apply does

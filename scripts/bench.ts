@@ -9,7 +9,7 @@ import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend.ts"
 import { formatSpeedTable, measureSpeed, parsePeerOutput, type PeerFigures } from "../lib/bench.ts";
 import type { SpeedFigures } from "../lib/bench.ts";
 import { loadMnist } from "../lib/mnist.ts";
-import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
+import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models.ts";
 
 const HELP = `Time training and inference of every model, against PyTorch on this CPU.
 
@@ -18,6 +18,9 @@ Usage: deno task bench -- [options]
   --models LIST      comma-separated (default: all five)
   --backends LIST    from: ${BACKEND_NAMES.join(", ")} (default: wasm; cpu is ~100x slower)
   --batch LIST       batch sizes (default: 16,256)
+  --workers LIST     cores sharing each batch, 1 or 2 (default: 1,2; models with batch norm
+                     only run on 1)
+  --peer-threads LIST  threads of the PyTorch peer (default: 1,2; the target compares to 1)
   --samples N        training images timed per model and batch (default: 4096; the peer
                      uses the same); an epoch is scaled from them
   --cpu-samples N    the same for the cpu backend (default: 64)
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     models: { type: "string", default: MODEL_NAMES.join(",") },
     backends: { type: "string", default: "wasm" },
     batch: { type: "string", default: "16,256" },
+    workers: { type: "string", default: "1,2" },
+    "peer-threads": { type: "string", default: "1,2" },
     samples: { type: "string", default: "4096" },
     "cpu-samples": { type: "string", default: "64" },
     peer: {
@@ -58,6 +63,7 @@ async function runPeer(
   models: string[],
   batchSizes: number[],
   samples: number,
+  threadCounts: number[],
 ): Promise<PeerFigures[]> {
   if (values["no-peer"]) return [];
   try {
@@ -67,7 +73,7 @@ async function runPeer(
     return [];
   }
   const figures: PeerFigures[] = [];
-  for (const batch of batchSizes) {
+  for (const [batch, threads] of batchSizes.flatMap((b) => threadCounts.map((t) => [b, t]))) {
     const output = await new Deno.Command(values.python, {
       args: [
         values.peer,
@@ -77,6 +83,8 @@ async function runPeer(
         String(batch),
         "--samples",
         String(samples),
+        "--threads",
+        String(threads),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -106,25 +114,31 @@ async function main(): Promise<void> {
   const batchSizes = parsePositiveIntegers("batch", values.batch);
   const [samples] = parsePositiveIntegers("samples", values.samples);
   const [cpuSamples] = parsePositiveIntegers("cpu-samples", values["cpu-samples"]);
+  const workerCounts = parsePositiveIntegers("workers", values.workers);
+  const peerThreads = parsePositiveIntegers("peer-threads", values["peer-threads"]);
   const data = await loadMnist({ trainSize: Math.max(samples, ...batchSizes), seed: 0 });
 
   const ours: SpeedFigures[] = [];
   for (const backend of backends) {
     await initBackend(backend);
     for (const model of models) {
+      const workerChoices = hasBatchNorm(model) ? [1] : workerCounts;
       for (const batchSize of batchSizes) {
-        const count = Math.max(batchSize, backend === "cpu" ? cpuSamples : samples);
-        const figures = await measureSpeed(model, data, { batchSize, samples: count });
-        console.error(
-          `${model} ${backend} batch ${batchSize}: ${figures.epochSeconds.toFixed(1)} s/epoch, ` +
-            `inference ${figures.inferenceSeconds.toFixed(2)} s`,
-        );
-        ours.push(figures);
+        for (const workers of workerChoices) {
+          const count = Math.max(batchSize, backend === "cpu" ? cpuSamples : samples);
+          const figures = await measureSpeed(model, data, { batchSize, samples: count, workers });
+          console.error(
+            `${model} ${backend} x${workers} batch ${batchSize}: ` +
+              `${figures.epochSeconds.toFixed(1)} s/epoch, ` +
+              `inference ${figures.inferenceSeconds.toFixed(2)} s`,
+          );
+          ours.push(figures);
+        }
       }
     }
   }
   // The peer runs after ours, in the same session, on the same machine.
-  const peer = await runPeer(models, batchSizes, samples);
+  const peer = await runPeer(models, batchSizes, samples, peerThreads);
   console.log(`\n${formatSpeedTable(ours, peer)}`);
 }
 

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import {
   clearProgressLine,
+  parseNumberOption,
   parsePositiveIntegers,
   runMain,
   scriptArgs,
@@ -16,7 +17,7 @@ import { initBackend } from "../lib/backend.ts";
 import { makeConfig } from "../lib/config.ts";
 import { findStoredResult, runExperiment } from "../lib/experiment.ts";
 import { loadMnist } from "../lib/mnist.ts";
-import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
+import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models.ts";
 import { formatDuration, formatProgress } from "../lib/progress.ts";
 import { comparisonRows, formatArticleComparison, formatComparison } from "../lib/report.ts";
 import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
@@ -30,6 +31,8 @@ Usage: deno task reproduce -- [--models a,b] [--preset article] [--results-dir D
   --preset NAME       default "article"; "smoke" runs the same path on tiny data
   --results-dir DIR   default data/reproduction
   --memory-batch LIST batch sizes for training memory (default: 16,8192, as the article)
+  --workers N         1 (default, as the committed results) or 2: split every batch between
+                      two cores; models with batch norm (small-net) always use one
   --help
 
 Stop it at any time: started again, it skips finished models and resumes the current one
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     preset: { type: "string", default: "article" },
     "results-dir": { type: "string", default: REPRODUCTION_DIR },
     "memory-batch": { type: "string", default: "16,8192" },
+    workers: { type: "string", default: "1" },
     help: { type: "boolean", default: false },
   },
 });
@@ -49,10 +53,16 @@ const { values } = parseArgs({
 async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
-  const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
+  const backend = await initBackend();
+  const workers = parseNumberOption("workers", values.workers);
+  const configs = models.map((model) =>
+    makeConfig(model, {
+      preset: values.preset,
+      overrides: { workers: hasBatchNorm(model) ? undefined : workers },
+    })
+  );
   const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
   const resultsDir = values["results-dir"];
-  const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });
   const started = performance.now();

@@ -33,6 +33,8 @@ Usage: deno task train -- --model NAME [options]
   --learning-rate X     starting learning rate (article: 0.005)
   --seed N              the one seed for weights, shuffles and dropout (default 0)
   --memory-batch LIST   batch sizes at which to measure training memory, e.g. 16,8192
+  --workers N           1 (default) or 2: split every batch between two cores (not for
+                        models with batch norm; changes dropout masks, so a separate result)
   --backend NAME        wasm (default) or cpu; or set SIZEWISE_BACKEND
   --retrain             train again even if a result is stored
   --results-dir DIR     where results live (default data/results, or SIZEWISE_RESULTS)
@@ -53,6 +55,7 @@ function parseCommandLine(args: string[]) {
       "learning-rate": { type: "string" },
       seed: { type: "string" },
       "memory-batch": { type: "string" },
+      workers: { type: "string" },
       backend: { type: "string" },
       retrain: { type: "boolean", default: false },
       "results-dir": { type: "string" },
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     testSize: parseNumberOption("test-size", options["test-size"]),
     learningRate: parseNumberOption("learning-rate", options["learning-rate"]),
     seed: parseNumberOption("seed", options.seed),
+    workers: parseNumberOption("workers", options.workers),
   };
   const config = makeConfig(options.model, { preset: options.preset, overrides });
   const memoryBatchSizes = options["memory-batch"] === undefined

@@ -13,30 +13,49 @@ Deno.test("parsePeerOutput() reads the PyTorch peer's lines and skips the rest",
     {
       model: "keras-mlp",
       params: 669_706,
+      threads: 1,
       batchSize: 16,
       epochSeconds: 21.3,
       inferenceSeconds: 0.61,
     },
-    { model: "small-net", params: 518, batchSize: 16, epochSeconds: 15.9, inferenceSeconds: 0.7 },
+    {
+      model: "small-net",
+      params: 518,
+      threads: 1,
+      batchSize: 16,
+      epochSeconds: 15.9,
+      inferenceSeconds: 0.7,
+    },
   ]);
+  assertEquals(parsePeerOutput(PEER_OUTPUT.replace("threads=1", "threads=2"))[0].threads, 2);
 });
 
 Deno.test("formatSpeedTable() gives our time as a ratio to the peer's of the same model and batch", () => {
-  const table = formatSpeedTable([
-    {
-      model: "small-net",
-      backend: "wasm",
-      batchSize: 16,
-      epochSeconds: 31.8,
-      inferenceSeconds: 1.4,
-    },
-    { model: "pytorch", backend: "wasm", batchSize: 16, epochSeconds: 20, inferenceSeconds: 1 },
-  ], parsePeerOutput(PEER_OUTPUT));
+  const twoThreads = parsePeerOutput(
+    PEER_OUTPUT.replace("threads=1", "threads=2").replace("21.3", "12.0"),
+  );
+  const ours = (model: string, workers: number, epochSeconds: number) => ({
+    model,
+    backend: "wasm",
+    workers,
+    batchSize: 16,
+    epochSeconds,
+    inferenceSeconds: 1.4,
+  });
+  const table = formatSpeedTable(
+    [ours("small-net", 1, 31.8), ours("keras-mlp", 2, 30), ours("pytorch", 1, 20)],
+    [...parsePeerOutput(PEER_OUTPUT), ...twoThreads],
+  );
   assertMatch(
     table,
-    /\| small-net \| wasm \| 16 \| 31\.8 \| 15\.9 \| 2\.00x \| 1\.40 \| 0\.70 \| 2\.00x \|/,
+    /\| small-net \| wasm \| 1 \| 16 \| 31\.8 \| 15\.9 \| 2\.00x \| - \| - \| 1\.40 \| 0\.70 \| 2\.00x \|/,
   );
-  assertMatch(table, /\| pytorch \| wasm \| 16 \| 20\.0 \| - \| - \|/); // no peer line for it
+  // Two cores: against one PyTorch thread, and against two.
+  assertMatch(
+    table,
+    /\| keras-mlp \| wasm \| 2 \| 16 \| 30\.0 \| 21\.3 \| 1\.41x \| 12\.0 \| 2\.50x \|/,
+  );
+  assertMatch(table, /\| pytorch \| wasm \| 1 \| 16 \| 20\.0 \| - \| - \|/); // no peer line for it
 });
 
 Deno.test("measureSpeed() times the real training loop and scales it to a 60,000-image epoch", async () => {
@@ -48,6 +67,7 @@ Deno.test("measureSpeed() times the real training loop and scales it to a 60,000
     warmupSamples: 16,
   });
   assertEquals(figures.backend, "wasm");
+  assertEquals(figures.workers, 1);
   assert(figures.epochSeconds > 0 && Number.isFinite(figures.epochSeconds));
   // 64 timed images stand for 60,000: the estimate is far more than the few seconds spent.
   assert(figures.epochSeconds > 1, `${figures.epochSeconds} s per epoch`);
