@@ -2,7 +2,8 @@
  * Data-parallel training on two cores. tf.js' wasm backend runs on one thread here (its
  * threaded build cannot start in Deno), so a second core is used by splitting every batch:
  * the main thread computes the gradient of one half, a worker (lib/gradient_worker.ts) the
- * other at the same time, and the main thread applies their weighted mean. That is the
+ * other at the same time, and the main thread applies their weighted mean (inside the fused
+ * momentum update, lib/momentum.ts). That is the
  * gradient of the whole batch up to float rounding, because the loss is a mean over images.
  * Batch norm is the exception: its statistics would come from half batches, so models with
  * it are refused. Weights and data cross through shared memory; messages only say "go".
@@ -111,7 +112,7 @@ export class GradientPartner {
   shareWeights(model: tf.LayersModel): void {
     let offset = 0;
     for (const weight of model.trainableWeights) {
-      const values = weight.read().dataSync() as Float32Array;
+      const values = valuesOf(weight.read());
       this.#weights.set(values, offset);
       offset += values.length;
     }
@@ -161,24 +162,25 @@ export class GradientPartner {
 }
 
 /**
- * Mixes two gradients of the same variables into one, weighted by how many images each
- * came from: `mine` (tensors) from `mineCount` images, `theirs` (flat) from `theirsCount`.
+ * The worker's last gradient as tensors shaped like `like` (the main thread's gradients of the
+ * same variables, in order); the caller disposes them.
  */
-export function mixGradients(
-  mine: tf.Tensor[],
-  mineCount: number,
-  theirs: Float32Array,
-  theirsCount: number,
-): tf.Tensor[] {
-  const total = mineCount + theirsCount;
-  const a = Math.fround(mineCount / total);
-  const b = Math.fround(theirsCount / total);
+export function partnerGradients(partner: GradientPartner, like: tf.Tensor[]): tf.Tensor[] {
   let offset = 0;
-  return mine.map((gradient) => {
-    const values = gradient.dataSync() as Float32Array;
-    const mixed = new Float32Array(values.length);
-    for (let i = 0; i < values.length; i++) mixed[i] = values[i] * a + theirs[offset + i] * b;
-    offset += values.length;
-    return tf.tensor(mixed, gradient.shape, "float32");
+  return like.map((gradient) => {
+    const values = partner.gradients.subarray(offset, offset + gradient.size);
+    offset += gradient.size;
+    return tf.tensor(values, gradient.shape, "float32");
   });
+}
+
+// A tensor's values without a copy on wasm (a view of its heap; valid until the next
+// allocation), a copy elsewhere.
+function valuesOf(tensor: tf.Tensor): Float32Array {
+  const backend = tf.backend() as tf.KernelBackend & {
+    typedArrayFromHeap?: (info: tf.TensorInfo) => Float32Array;
+  };
+  return tf.getBackend() === "wasm" && backend.typedArrayFromHeap
+    ? backend.typedArrayFromHeap(tensor)
+    : tensor.dataSync() as Float32Array;
 }

@@ -17,10 +17,12 @@ export interface MomentumUpdateAttrs {
   learningRate: number;
   momentum: number;
   nesterov: boolean;
+  /** With a second gradient `dy2` (data-parallel training), the step uses `a * dy + b * dy2`. */
+  mix?: [number, number];
 }
 
 interface MomentumUpdateArgs {
-  inputs: { x: tf.TensorInfo; accumulation: tf.TensorInfo; dy: tf.TensorInfo };
+  inputs: { x: tf.TensorInfo; accumulation: tf.TensorInfo; dy: tf.TensorInfo; dy2?: tf.TensorInfo };
   backend: tf.KernelBackend;
   attrs: MomentumUpdateAttrs;
 }
@@ -42,29 +44,61 @@ interface MomentumState {
  */
 export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   override applyGradients(variableGradients: VariableGradients): void {
-    if (tf.getBackend() !== "wasm" || tf.getKernel(MOMENTUM_UPDATE, "wasm") === undefined) {
-      return super.applyGradients(variableGradients);
-    }
-    const state = this as unknown as MomentumState;
+    if (!this.#fused()) return super.applyGradients(variableGradients);
     const named = Array.isArray(variableGradients)
       ? variableGradients
       : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
-    const attrs = {
-      learningRate: state.learningRate,
-      momentum: state.momentum,
-      nesterov: state.useNesterov,
-    };
-    named.forEach(({ name, tensor: gradient }, i) => {
+    this.#update(named.map(({ name, tensor }) => ({ name, dy: tensor })));
+  }
+
+  /**
+   * Applies the weighted mean `a * mine + b * theirs` of two gradients of the same variables
+   * (in `names`' order), as `applyGradients` would, with the mean computed inside the fused
+   * update on wasm instead of as a pass of its own.
+   */
+  applyMixedGradients(
+    names: string[],
+    mine: tf.Tensor[],
+    theirs: tf.Tensor[],
+    [a, b]: [number, number],
+  ): void {
+    if (this.#fused()) {
+      this.#update(names.map((name, i) => ({ name, dy: mine[i], dy2: theirs[i], mix: [a, b] })));
+      return;
+    }
+    const mixed = tf.tidy(() => mine.map((dy, i) => tf.add(tf.mul(dy, a), tf.mul(theirs[i], b))));
+    super.applyGradients(names.map((name, i) => ({ name, tensor: mixed[i] })));
+    tf.dispose(mixed);
+  }
+
+  #fused(): boolean {
+    return tf.getBackend() === "wasm" && tf.getKernel(MOMENTUM_UPDATE, "wasm") !== undefined;
+  }
+
+  #update(
+    updates: { name: string; dy: tf.Tensor | null; dy2?: tf.Tensor; mix?: [number, number] }[],
+  ): void {
+    const state = this as unknown as MomentumState;
+    updates.forEach(({ name, dy, dy2, mix }, i) => {
       const value = tf.engine().registeredVariables[name];
       state.accumulations[i] ??= {
         originalName: `${name}/momentum`,
         variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
       };
-      if (gradient == null) return;
+      if (dy == null) return;
       const accumulation = state.accumulations[i].variable;
+      const attrs = {
+        learningRate: state.learningRate,
+        momentum: state.momentum,
+        nesterov: state.useNesterov,
+        mix,
+      };
+      const inputs: tf.NamedTensorMap = dy2
+        ? { x: value, accumulation, dy, dy2 }
+        : { x: value, accumulation, dy };
       const [newValue, newAccumulation] = tf.engine().runKernel(
         MOMENTUM_UPDATE,
-        { x: value, accumulation, dy: gradient },
+        inputs,
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[];
       accumulation.assign(newAccumulation);
@@ -101,7 +135,16 @@ function momentumUpdate({ inputs, backend, attrs }: MomentumUpdateArgs): tf.Tens
   const aOut = wasm.typedArrayFromHeap(newAccumulation) as Float32Array;
   const m = Math.fround(attrs.momentum);
   const c = Math.fround(-attrs.learningRate);
-  if (attrs.nesterov) {
+  if (inputs.dy2) {
+    const g2 = wasm.typedArrayFromHeap(inputs.dy2) as Float32Array;
+    const [wa, wb] = attrs.mix ?? [0.5, 0.5];
+    for (let i = 0; i < x.length; i++) {
+      const gradient = wa * g[i] + wb * g2[i];
+      const acc = m * a[i] + gradient;
+      aOut[i] = acc;
+      xOut[i] = attrs.nesterov ? c * (gradient + acc * m) + x[i] : c * acc + x[i];
+    }
+  } else if (attrs.nesterov) {
     for (let i = 0; i < x.length; i++) {
       const gradient = g[i];
       const acc = m * a[i] + gradient;

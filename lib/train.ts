@@ -13,7 +13,7 @@ import { FusedMomentumOptimizer } from "./momentum.ts";
 import { deriveSeed, shuffledIndices } from "./random.ts";
 import { withoutInputGradient } from "./wasm_kernels.ts";
 import type { BackendName } from "./backend.ts";
-import { GradientPartner, mixGradients } from "./data_parallel.ts";
+import { GradientPartner, partnerGradients } from "./data_parallel.ts";
 
 /** Labelled images as flat arrays: `images` holds `count` x 784 floats in [0, 1]. */
 export interface Examples {
@@ -220,7 +220,7 @@ function trainStep(
 // One batch split between this thread and the gradient worker (see lib/data_parallel.ts).
 async function dataParallelStep(
   model: tf.LayersModel,
-  optimizer: tf.Optimizer,
+  optimizer: FusedMomentumOptimizer,
   partner: GradientPartner,
   batch: { images: Float32Array; targets: Float32Array; size: number; dropoutSeeds: number[] },
 ): Promise<number> {
@@ -244,10 +244,14 @@ async function dataParallelStep(
   }
   const myLoss = mineResult.loss.dataSync()[0];
   const workerLoss = await theirLoss;
-  const mixed = mixGradients(mineResult.gradients, mine, partner.gradients, theirs);
-  tf.dispose([mineResult.loss, ...mineResult.gradients]);
-  applyGradients(model, optimizer, mixed);
-  tf.dispose(mixed);
+  const theirGradients = partnerGradients(partner, mineResult.gradients);
+  optimizer.applyMixedGradients(
+    model.trainableWeights.map((weight) => (weight.read() as tf.Variable).name),
+    mineResult.gradients,
+    theirGradients,
+    [mine / size, theirs / size],
+  );
+  tf.dispose([mineResult.loss, ...mineResult.gradients, ...theirGradients]);
   return (myLoss * mine + workerLoss * theirs) / size;
 }
 

@@ -2,7 +2,6 @@ import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { initBackend } from "../lib/backend.ts";
 import { makeConfig, type TrainConfig } from "../lib/config.ts";
-import { mixGradients } from "../lib/data_parallel.ts";
 import { loadMnist } from "../lib/mnist.ts";
 import { buildModel } from "../lib/models.ts";
 import { resultKey } from "../lib/results.ts";
@@ -117,13 +116,4 @@ Deno.test("workers: 1 keeps the stored results' keys; other counts are refused",
   );
   assert(await resultKey(config({ workers: 2 }), "wasm") !== await resultKey(plain, "wasm"));
   assertThrows(() => config({ workers: 3 }), Error, "workers must be 1 or 2");
-});
-
-Deno.test("mixGradients() weights each half by its images", () => {
-  const mine = [tf.tensor([1, 2]), tf.tensor([[4]])];
-  const mixed = mixGradients(mine, 3, new Float32Array([5, 6, 8]), 1);
-  assertEquals(Array.from(mixed[0].dataSync()), [2, 3]);
-  assertEquals(Array.from(mixed[1].dataSync()), [5]);
-  assertEquals(mixed[1].shape, [1, 1]);
-  tf.dispose([...mine, ...mixed]);
 });

@@ -81,3 +81,51 @@ Deno.test("FusedMomentumOptimizer runs tf.js's own update on the cpu backend", a
     await initBackend("wasm");
   }
 });
+
+// Two gradients applied as their weighted mean, the way data-parallel training does.
+function trainMixed(optimizer: FusedMomentumOptimizer | tf.MomentumOptimizer, seed: number) {
+  const next = createRandom(seed);
+  const random = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => next() - 0.5),
+      shape,
+    );
+  const variables = SHAPES.map((shape) => tf.tidy(() => tf.variable(random(shape))));
+  const names = variables.map((v) => v.name);
+  for (let step = 0; step < STEPS; step++) {
+    const mine = SHAPES.map(random);
+    const theirs = SHAPES.map(random);
+    // Not instanceof: tf.js' Optimizer answers it true for any optimizer.
+    if ("applyMixedGradients" in optimizer) {
+      optimizer.applyMixedGradients(names, mine, theirs, [5 / 9, 4 / 9]);
+    } else {
+      const mean = tf.tidy(() => mine.map((g, i) => g.mul(5 / 9).add(theirs[i].mul(4 / 9))));
+      optimizer.applyGradients(names.map((name, i) => ({ name, tensor: mean[i] })));
+      tf.dispose(mean);
+    }
+    tf.dispose([...mine, ...theirs]);
+  }
+  const values = variables.map((v) => Array.from(v.dataSync()));
+  tf.dispose(variables);
+  return values;
+}
+
+for (const backend of ["wasm", "cpu"] as const) {
+  Deno.test(`applyMixedGradients() on ${backend} applies the weighted mean of two gradients`, async () => {
+    await initBackend(backend);
+    try {
+      const reference = tf.train.momentum(0.05, 0.9, true);
+      const expected = trainMixed(reference, 3);
+      const fused = new FusedMomentumOptimizer(0.05, 0.9, true);
+      const before = tf.memory().numTensors;
+      const actual = trainMixed(fused, 3);
+      SHAPES.forEach((shape, i) =>
+        assertMaxRelativeError(actual[i], expected[i], 1e-5, `values ${shape}`)
+      );
+      [reference, fused].forEach(disposeOptimizer);
+      assert(tf.memory().numTensors <= before, "no tensors left behind");
+    } finally {
+      await initBackend("wasm");
+    }
+  });
+}
