@@ -162,21 +162,19 @@ export class GradientPartner {
 }
 
 /**
- * The worker's last gradient as tensors shaped like `like` (the main thread's gradients of the
- * same variables, in order); the caller disposes them.
+ * The worker's last gradient, one flat view of shared memory per variable, sized like `like`
+ * (the main thread's gradients of the same variables, in order).
  */
-export function partnerGradients(partner: GradientPartner, like: tf.Tensor[]): tf.Tensor[] {
+export function partnerGradients(partner: GradientPartner, like: tf.Tensor[]): Float32Array[] {
   let offset = 0;
   return like.map((gradient) => {
-    const values = partner.gradients.subarray(offset, offset + gradient.size);
     offset += gradient.size;
-    return tf.tensor(values, gradient.shape, "float32");
+    return partner.gradients.subarray(offset - gradient.size, offset);
   });
 }
 
-// A tensor's values without a copy on wasm (a view of its heap; valid until the next
-// allocation), a copy elsewhere.
-function valuesOf(tensor: tf.Tensor): Float32Array {
+/** A tensor's values: on wasm a view of its heap, no copy (valid until the next allocation). */
+export function valuesOf(tensor: tf.Tensor): Float32Array {
   const backend = tf.backend() as tf.KernelBackend & {
     typedArrayFromHeap?: (info: tf.TensorInfo) => Float32Array;
   };

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend.ts";
-import type { PartnerReply, PartnerRequest } from "./data_parallel.ts";
+import { type PartnerReply, type PartnerRequest, valuesOf } from "./data_parallel.ts";
 import { batchGradients, setDropoutSeeds } from "./train.ts";
 
 let model: tf.LayersModel | undefined;
@@ -42,7 +42,7 @@ async function handle(request: PartnerRequest): Promise<PartnerReply> {
   const out = new Float32Array(shared.gradients);
   let offset = 0;
   for (const gradient of gradients) {
-    const values = gradient.dataSync() as Float32Array;
+    const values = valuesOf(gradient);
     out.set(values, offset);
     offset += values.length;
   }

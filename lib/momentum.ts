@@ -17,12 +17,16 @@ export interface MomentumUpdateAttrs {
   learningRate: number;
   momentum: number;
   nesterov: boolean;
-  /** With a second gradient `dy2` (data-parallel training), the step uses `a * dy + b * dy2`. */
-  mix?: [number, number];
+  /**
+   * A second gradient of the same shape as `dy` and the weights of the two (data-parallel
+   * training): the step then uses `a * dy + b * other`. Plain values, not a tensor, so the
+   * worker's gradient is read where it lies, in shared memory, without a copy.
+   */
+  mix?: { other: Float32Array; a: number; b: number };
 }
 
 interface MomentumUpdateArgs {
-  inputs: { x: tf.TensorInfo; accumulation: tf.TensorInfo; dy: tf.TensorInfo; dy2?: tf.TensorInfo };
+  inputs: { x: tf.TensorInfo; accumulation: tf.TensorInfo; dy: tf.TensorInfo };
   backend: tf.KernelBackend;
   attrs: MomentumUpdateAttrs;
 }
@@ -53,20 +57,24 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
 
   /**
    * Applies the weighted mean `a * mine + b * theirs` of two gradients of the same variables
-   * (in `names`' order), as `applyGradients` would, with the mean computed inside the fused
-   * update on wasm instead of as a pass of its own.
+   * (in `names`' order; `theirs` as flat values), as `applyGradients` would, with the mean
+   * computed inside the fused update on wasm instead of as a pass of its own.
    */
   applyMixedGradients(
     names: string[],
     mine: tf.Tensor[],
-    theirs: tf.Tensor[],
+    theirs: Float32Array[],
     [a, b]: [number, number],
   ): void {
     if (this.#fused()) {
-      this.#update(names.map((name, i) => ({ name, dy: mine[i], dy2: theirs[i], mix: [a, b] })));
+      this.#update(
+        names.map((name, i) => ({ name, dy: mine[i], mix: { other: theirs[i], a, b } })),
+      );
       return;
     }
-    const mixed = tf.tidy(() => mine.map((dy, i) => tf.add(tf.mul(dy, a), tf.mul(theirs[i], b))));
+    const mixed = tf.tidy(() =>
+      mine.map((dy, i) => tf.add(tf.mul(dy, a), tf.mul(tf.tensor(theirs[i], dy.shape), b)))
+    );
     super.applyGradients(names.map((name, i) => ({ name, tensor: mixed[i] })));
     tf.dispose(mixed);
   }
@@ -76,10 +84,10 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   }
 
   #update(
-    updates: { name: string; dy: tf.Tensor | null; dy2?: tf.Tensor; mix?: [number, number] }[],
+    updates: { name: string; dy: tf.Tensor | null; mix?: MomentumUpdateAttrs["mix"] }[],
   ): void {
     const state = this as unknown as MomentumState;
-    updates.forEach(({ name, dy, dy2, mix }, i) => {
+    updates.forEach(({ name, dy, mix }, i) => {
       const value = tf.engine().registeredVariables[name];
       state.accumulations[i] ??= {
         originalName: `${name}/momentum`,
@@ -93,12 +101,9 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
         nesterov: state.useNesterov,
         mix,
       };
-      const inputs: tf.NamedTensorMap = dy2
-        ? { x: value, accumulation, dy, dy2 }
-        : { x: value, accumulation, dy };
       const [newValue, newAccumulation] = tf.engine().runKernel(
         MOMENTUM_UPDATE,
-        inputs,
+        { x: value, accumulation, dy },
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[];
       accumulation.assign(newAccumulation);
@@ -135,9 +140,13 @@ function momentumUpdate({ inputs, backend, attrs }: MomentumUpdateArgs): tf.Tens
   const aOut = wasm.typedArrayFromHeap(newAccumulation) as Float32Array;
   const m = Math.fround(attrs.momentum);
   const c = Math.fround(-attrs.learningRate);
-  if (inputs.dy2) {
-    const g2 = wasm.typedArrayFromHeap(inputs.dy2) as Float32Array;
-    const [wa, wb] = attrs.mix ?? [0.5, 0.5];
+  if (attrs.mix) {
+    const { other: g2, a: wa, b: wb } = attrs.mix;
+    if (g2.length !== x.length) {
+      throw new Error(
+        `MomentumUpdate: the second gradient has ${g2.length} values, not ${x.length}`,
+      );
+    }
     for (let i = 0; i < x.length; i++) {
       const gradient = wa * g[i] + wb * g2[i];
       const acc = m * a[i] + gradient;

@@ -97,7 +97,8 @@ function trainMixed(optimizer: FusedMomentumOptimizer | tf.MomentumOptimizer, se
     const theirs = SHAPES.map(random);
     // Not instanceof: tf.js' Optimizer answers it true for any optimizer.
     if ("applyMixedGradients" in optimizer) {
-      optimizer.applyMixedGradients(names, mine, theirs, [5 / 9, 4 / 9]);
+      const flat = theirs.map((t) => t.dataSync() as Float32Array);
+      optimizer.applyMixedGradients(names, mine, flat, [5 / 9, 4 / 9]);
     } else {
       const mean = tf.tidy(() => mine.map((g, i) => g.mul(5 / 9).add(theirs[i].mul(4 / 9))));
       optimizer.applyGradients(names.map((name, i) => ({ name, tensor: mean[i] })));
