@@ -9,14 +9,19 @@ import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 const SHAPES = [[784, 16], [16], [3, 3, 5, 8]];
 const STEPS = 5;
 
-// Runs STEPS updates with random gradients; returns the values and accumulators.
-function train(optimizer: tf.MomentumOptimizer, seed: number) {
+// Seeded tensors of uniform values in [-0.5, 0.5), one shape per call.
+function randomTensors(seed: number): (shape: number[]) => tf.Tensor {
   const next = createRandom(seed);
-  const random = (shape: number[]) =>
+  return (shape) =>
     tf.tensor(
       Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => next() - 0.5),
       shape,
     );
+}
+
+// Runs STEPS updates with random gradients; returns the values and accumulators.
+function train(optimizer: tf.MomentumOptimizer, seed: number) {
+  const random = randomTensors(seed);
   const variables = SHAPES.map((shape) => tf.tidy(() => tf.variable(random(shape))));
   for (let step = 0; step < STEPS; step++) {
     if (step === 3) optimizer.setLearningRate(0.02); // as at an epoch's learning-rate drop
@@ -84,12 +89,7 @@ Deno.test("FusedMomentumOptimizer runs tf.js's own update on the cpu backend", a
 
 // Two gradients applied as their weighted mean, the way data-parallel training does.
 function trainMixed(optimizer: FusedMomentumOptimizer | tf.MomentumOptimizer, seed: number) {
-  const next = createRandom(seed);
-  const random = (shape: number[]) =>
-    tf.tensor(
-      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => next() - 0.5),
-      shape,
-    );
+  const random = randomTensors(seed);
   const variables = SHAPES.map((shape) => tf.tidy(() => tf.variable(random(shape))));
   const names = variables.map((v) => v.name);
   for (let step = 0; step < STEPS; step++) {
