@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { makeConfig, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE } from "./config.ts";
-import { measureInference } from "./cost.ts";
+import { measureInference, measureStepMemory } from "./cost.ts";
 import type { Mnist } from "./mnist.ts";
 import { buildModel } from "./models.ts";
 import { trainModel } from "./train.ts";
@@ -20,6 +20,8 @@ export interface SpeedFigures {
   epochSeconds: number;
   /** Seconds to predict 10,000 images in batches of 1,000 (median after a warm-up). */
   inferenceSeconds: number;
+  /** Peak memory of one training step on one core (tf.profile), in bytes; one-core rows only. */
+  trainingPeakBytes?: number;
 }
 
 /** One line of `torch_mnist_bench.py`'s output. */
@@ -69,6 +71,9 @@ export async function measureSpeed(
     await run(warmup); // compiles and allocates what later steps reuse
     const seconds = await run(samples);
     const inference = measureInference(model, data.test, { batchSize: 1000, repeats: 3 });
+    const trainingPeakBytes = workers === 1
+      ? await measureStepMemory(model, { batchSize })
+      : undefined;
     return {
       model: modelName,
       backend: tf.getBackend(),
@@ -76,6 +81,7 @@ export async function measureSpeed(
       batchSize,
       epochSeconds: seconds * MNIST_TRAIN_SIZE / samples,
       inferenceSeconds: inference.medianSeconds * MNIST_TEST_SIZE / data.test.count,
+      trainingPeakBytes,
     };
   } finally {
     model.dispose();
@@ -104,7 +110,8 @@ export function parsePeerOutput(text: string): PeerFigures[] {
 /**
  * A Markdown table of our figures with their ratio to the peer's, of the same model and batch:
  * to PyTorch on one thread (the target's reference), and, for rows that use two cores, to
- * PyTorch on as many threads. Inference runs on one core on both sides.
+ * PyTorch on as many threads. Inference runs on one core on both sides; training memory is the
+ * peak of one step on one core, tf.js tensors only (the peer does not report its own).
  */
 export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): string {
   const peerFor = (figures: SpeedFigures, threads: number) =>
@@ -115,8 +122,8 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
     value === undefined ? "-" : value.toFixed(digits);
   const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "-");
   const header = "| model | backend | cores | batch | s/epoch | PyTorch 1 thread | ratio | " +
-    "PyTorch, as many threads | ratio | inference 10k s | PyTorch | ratio |";
-  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
+    "PyTorch, as many threads | ratio | inference 10k s | PyTorch | ratio | training memory MB |";
+  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
   const rows = ours.map((figures) => {
     const one = peerFor(figures, 1);
     const same = figures.workers > 1 ? peerFor(figures, figures.workers) : undefined;
@@ -133,6 +140,9 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
       seconds(figures.inferenceSeconds, 2),
       seconds(one?.inferenceSeconds, 2),
       ratio(figures.inferenceSeconds, one?.inferenceSeconds),
+      figures.trainingPeakBytes === undefined
+        ? "-"
+        : (figures.trainingPeakBytes / 2 ** 20).toFixed(1),
     ].join(" | ");
   });
   return [header, rule, ...rows.map((row) => `| ${row} |`)].join("\n");

@@ -41,6 +41,7 @@ Deno.test("formatSpeedTable() gives our time as a ratio to the peer's of the sam
     batchSize: 16,
     epochSeconds,
     inferenceSeconds: 1.4,
+    trainingPeakBytes: workers === 1 ? 6 * 2 ** 20 : undefined,
   });
   const table = formatSpeedTable(
     [ours("small-net", 1, 31.8), ours("keras-mlp", 2, 30), ours("pytorch", 1, 20)],
@@ -48,12 +49,12 @@ Deno.test("formatSpeedTable() gives our time as a ratio to the peer's of the sam
   );
   assertMatch(
     table,
-    /\| small-net \| wasm \| 1 \| 16 \| 31\.8 \| 15\.9 \| 2\.00x \| - \| - \| 1\.40 \| 0\.70 \| 2\.00x \|/,
+    /\| small-net \| wasm \| 1 \| 16 \| 31\.8 \| 15\.9 \| 2\.00x \| - \| - \| 1\.40 \| 0\.70 \| 2\.00x \| 6\.0 \|/,
   );
   // Two cores: against one PyTorch thread, and against two.
   assertMatch(
     table,
-    /\| keras-mlp \| wasm \| 2 \| 16 \| 30\.0 \| 21\.3 \| 1\.41x \| 12\.0 \| 2\.50x \|/,
+    /\| keras-mlp \| wasm \| 2 \| 16 \| 30\.0 \| 21\.3 \| 1\.41x \| 12\.0 \| 2\.50x \| 1\.40 \| 0\.61 \| 2\.30x \| - \|$/m,
   );
   assertMatch(table, /\| pytorch \| wasm \| 1 \| 16 \| 20\.0 \| - \| - \|/); // no peer line for it
 });
@@ -68,6 +69,8 @@ Deno.test("measureSpeed() times the real training loop and scales it to a 60,000
   });
   assertEquals(figures.backend, "wasm");
   assertEquals(figures.workers, 1);
+  // One step's peak holds at least the weights, their gradients and momentum: 3 x 4 bytes each.
+  assert(figures.trainingPeakBytes! > 3 * 4 * 7_090, `${figures.trainingPeakBytes} bytes`);
   assert(figures.epochSeconds > 0 && Number.isFinite(figures.epochSeconds));
   // 64 timed images stand for 60,000: the estimate is far more than the few seconds spent.
   assert(figures.epochSeconds > 1, `${figures.epochSeconds} s per epoch`);
