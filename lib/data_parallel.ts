@@ -3,16 +3,17 @@
  * threaded build cannot start in Deno), so a second core is used by splitting every batch:
  * the main thread computes the gradient of one half, a worker (lib/gradient_worker.ts) the
  * other at the same time, and the main thread applies their weighted mean (inside the fused
- * momentum update, lib/momentum.ts). That is the
- * gradient of the whole batch up to float rounding, because the loss is a mean over images.
+ * momentum update, lib/momentum.ts). That is the gradient of the whole batch up to float
+ * rounding, because the loss is a mean over images.
  * Batch norm is the exception: its statistics would come from half batches, so models with
  * it are refused. Weights and data cross through shared memory; messages only say "go".
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "./backend.ts";
 
-/** Largest batch the shared buffers are sized for. */
+/** What the shared buffers are sized for. */
 interface PartnerShape {
+  /** The most images one step sends the worker. */
   maxImages: number;
   /** Element counts of the model's trainable weights, in order. */
   sizes: number[];

@@ -246,16 +246,19 @@ async function dataParallelStep(
     await theirLoss.catch(() => {}); // the worker's failure, if any, is not the news here
     throw error;
   }
-  const myLoss = mineResult.loss.dataSync()[0];
-  const workerLoss = await theirLoss;
-  optimizer.applyMixedGradients(
-    model.trainableWeights.map((weight) => (weight.read() as tf.Variable).name),
-    mineResult.gradients,
-    partnerGradients(partner, mineResult.gradients),
-    [mine / size, theirs / size],
-  );
-  tf.dispose([mineResult.loss, ...mineResult.gradients]);
-  return (myLoss * mine + workerLoss * theirs) / size;
+  try {
+    const myLoss = mineResult.loss.dataSync()[0];
+    const workerLoss = await theirLoss;
+    optimizer.applyMixedGradients(
+      model.trainableWeights.map((weight) => (weight.read() as tf.Variable).name),
+      mineResult.gradients,
+      partnerGradients(partner, mineResult.gradients),
+      [mine / size, theirs / size],
+    );
+    return (myLoss * mine + workerLoss * theirs) / size;
+  } finally {
+    tf.dispose([mineResult.loss, ...mineResult.gradients]);
+  }
 }
 
 /**

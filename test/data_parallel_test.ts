@@ -117,3 +117,29 @@ Deno.test("workers: 1 keeps the stored results' keys; other counts are refused",
   assert(await resultKey(config({ workers: 2 }), "wasm") !== await resultKey(plain, "wasm"));
   assertThrows(() => config({ workers: 3 }), Error, "workers must be 1 or 2");
 });
+
+// A layer the worker cannot rebuild: registered in this thread only.
+class HalfScale extends tf.layers.Layer {
+  static className = "HalfScale";
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.mul(Array.isArray(inputs) ? inputs[0] : inputs, 0.5);
+  }
+}
+tf.serialization.registerClass(HalfScale);
+
+Deno.test("a worker that fails stops training with a message that names it", async () => {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      new HalfScale({}),
+      tf.layers.dense({ units: 10 }),
+    ],
+  });
+  const before = tf.memory().numTensors;
+  await assertRejects(
+    () => trainModel(model, data, { config: config({ workers: 2 }) }),
+    /Gradient worker failed: .*HalfScale/,
+  );
+  assertEquals(tf.memory().numTensors, before, "the failed start leaks nothing");
+  model.dispose();
+});
