@@ -71,13 +71,47 @@ export async function runExperiment(
   options: ExperimentOptions = {},
 ): Promise<ExperimentOutcome> {
   checkConfig(config);
-  const dir = options.resultsDir ?? defaultResultsDir();
+  return await storedOrTrained({
+    config,
+    resultsDir: options.resultsDir ?? defaultResultsDir(),
+    build: () => buildModel(config.model, { seed: config.seed }),
+    measure: (model, data, history) =>
+      measureCosts(model, data, config, history, options.memoryBatchSizes),
+  }, options) as ExperimentOutcome;
+}
+
+/** One stored run: its config and store, how to build its model, what to measure after. */
+export interface StoredRun {
+  config: TrainConfig;
+  resultsDir: string;
+  /** A fresh model, seeded from the config. */
+  build: () => tf.LayersModel;
+  /** The costs stored with the result, measured on the trained model. */
+  measure: (
+    model: tf.LayersModel,
+    data: Mnist,
+    history: EpochMetrics[],
+  ) => object | Promise<object>;
+  /** Fields stored beside the config, e.g. a search candidate's spec. */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * The stored result of `run`, unless `retrain`; else trains its model with checkpoints
+ * (resuming an interrupted run), measures it, stores the result with its weights, and drops
+ * the checkpoint. What `runExperiment` and the search's `runCandidate` share.
+ */
+export async function storedOrTrained(
+  run: StoredRun,
+  options: Pick<ExperimentOptions, "retrain" | "data" | "onBatch" | "onEpoch" | "onResume">,
+): Promise<{ result: RunResult; cached: boolean }> {
+  const { config, resultsDir: dir } = run;
   const backend = await initBackend(currentBackend());
   const key = await resultKey(config, backend);
   const stored = await storedUnlessRetrain(dir, key, options.retrain);
-  if (stored) return { result: stored as ExperimentOutcome["result"], cached: true };
+  if (stored) return { result: stored, cached: true };
   const data = await loadExperimentData(config, options.data);
-  const model = buildModel(config.model, { seed: config.seed });
+  const model = run.build();
   try {
     const history = await trainWithCheckpoints(model, data, {
       config,
@@ -87,21 +121,21 @@ export async function runExperiment(
       onEpoch: options.onEpoch,
       onResume: options.onResume,
     });
-    const costs = await measureCosts(model, data, config, history, options.memoryBatchSizes);
+    const costs = await run.measure(model, data, history);
     const weights: tf.NamedTensorMap = {};
     for (const weight of model.weights) weights[weight.originalName] = weight.read();
     const result = {
       key,
       config,
+      ...run.fields,
       runtime: runtimeInfo(),
       finishedAt: new Date().toISOString(),
       history,
-      costs: costs as unknown as Record<string, unknown>,
+      costs: costs as Record<string, unknown>,
     };
     await saveResult(dir, result, weights);
     await deleteCheckpoint(dir, key);
-    const saved = await loadResult(dir, key);
-    return { result: saved as ExperimentOutcome["result"], cached: false };
+    return { result: (await loadResult(dir, key))!, cached: false };
   } finally {
     model.dispose();
   }

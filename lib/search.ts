@@ -5,27 +5,18 @@
  * accuracy wins. Each candidate's result is stored, so an interrupted search resumes where it
  * stopped: finished candidates are read back, an unfinished one resumes from its checkpoint.
  */
-import * as tf from "@tensorflow/tfjs";
-import { initBackend, runtimeInfo } from "./backend.ts";
+import { initBackend } from "./backend.ts";
 import { checkConfig, makeConfig, type TrainConfig } from "./config.ts";
 import { median } from "./cost.ts";
 import {
   currentBackend,
   type ExperimentOptions,
   loadExperimentData,
-  storedUnlessRetrain,
-  trainWithCheckpoints,
+  storedOrTrained,
 } from "./experiment.ts";
 import type { Mnist } from "./mnist.ts";
 import { buildSmallConvNet, smallConvNetName, type SmallConvNetSpec } from "./models.ts";
-import {
-  defaultResultsDir,
-  deleteCheckpoint,
-  loadResult,
-  resultKey,
-  type RunResult,
-  saveResult,
-} from "./results.ts";
+import { defaultResultsDir, loadResult, resultKey, type RunResult } from "./results.ts";
 import { formatCount, summarizeModel } from "./summary.ts";
 
 /** The values to try for each part of a `SmallConvNetSpec`; the search tries every combination. */
@@ -265,46 +256,22 @@ export async function runCandidate(
   options: CandidateOptions = {},
 ): Promise<{ result: CandidateResult; cached: boolean }> {
   const config = candidateConfig(spec, budget);
-  const dir = candidatesDir(options.resultsDir);
-  const backend = await initBackend(currentBackend());
-  const key = await resultKey(config, backend);
-  const stored = await storedUnlessRetrain(dir, key, options.retrain);
-  if (stored) return { result: stored as CandidateResult, cached: true };
-  const data = await loadExperimentData(config, options.data);
-  const model = buildSmallConvNet(spec, { seed: config.seed });
-  try {
-    const history = await trainWithCheckpoints(model, data, {
-      config,
-      resultsDir: dir,
-      key,
-      onBatch: options.onBatch,
-      onEpoch: options.onEpoch,
-      onResume: options.onResume,
-    });
-    const summary = summarizeModel(model);
-    const costs: CandidateCosts = {
-      trainableParams: summary.trainableParams,
-      nonTrainableParams: summary.nonTrainableParams,
-      macsPerImage: summary.macs,
-      trainSecondsPerEpoch: median(history.map((epoch) => epoch.trainSeconds)),
-    };
-    const weights: tf.NamedTensorMap = {};
-    for (const weight of model.weights) weights[weight.originalName] = weight.read();
-    const result = {
-      key,
-      config,
-      spec: { ...spec },
-      runtime: runtimeInfo(),
-      finishedAt: new Date().toISOString(),
-      history,
-      costs: costs as unknown as Record<string, unknown>,
-    };
-    await saveResult(dir, result, weights);
-    await deleteCheckpoint(dir, key);
-    return { result: (await loadResult(dir, key)) as CandidateResult, cached: false };
-  } finally {
-    model.dispose();
-  }
+  return await storedOrTrained({
+    config,
+    resultsDir: candidatesDir(options.resultsDir),
+    build: () => buildSmallConvNet(spec, { seed: config.seed }),
+    measure: (model, _data, history) => {
+      const summary = summarizeModel(model);
+      const costs: CandidateCosts = {
+        trainableParams: summary.trainableParams,
+        nonTrainableParams: summary.nonTrainableParams,
+        macsPerImage: summary.macs,
+        trainSecondsPerEpoch: median(history.map((epoch) => epoch.trainSeconds)),
+      };
+      return costs;
+    },
+    fields: { spec: { ...spec } },
+  }, options) as { result: CandidateResult; cached: boolean };
 }
 
 /** The config a candidate trains with: the budget, with the candidate's name as the model. */
