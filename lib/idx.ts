@@ -42,15 +42,7 @@ export function parseIdxImages(
   options: IdxParseOptions = {},
 ): IdxImages {
   const fail = failWith(fileName, options);
-  if (bytes.length < IMAGE_HEADER_BYTES) {
-    throw fail(
-      `the header is cut short (${bytes.length} bytes; an image file's header has ` +
-        `${IMAGE_HEADER_BYTES})`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0); // DataView reads big-endian by default, as IDX is
-  if (magic !== IMAGE_MAGIC) throw fail(wrongMagic(magic, IMAGE_MAGIC, "image"));
+  const view = readHeader(bytes, fail, "image", IMAGE_HEADER_BYTES, IMAGE_MAGIC);
   const count = view.getUint32(4);
   const rows = view.getUint32(8);
   const cols = view.getUint32(12);
@@ -73,15 +65,7 @@ export function parseIdxLabels(
   options: IdxParseOptions = {},
 ): Uint8Array {
   const fail = failWith(fileName, options);
-  if (bytes.length < LABEL_HEADER_BYTES) {
-    throw fail(
-      `the header is cut short (${bytes.length} bytes; a label file's header has ` +
-        `${LABEL_HEADER_BYTES})`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0);
-  if (magic !== LABEL_MAGIC) throw fail(wrongMagic(magic, LABEL_MAGIC, "label"));
+  const view = readHeader(bytes, fail, "label", LABEL_HEADER_BYTES, LABEL_MAGIC);
   const count = view.getUint32(4);
   const bodyProblem = checkBodyLength(bytes.length - LABEL_HEADER_BYTES, count, `${count} labels`);
   if (bodyProblem) throw fail(bodyProblem);
@@ -139,4 +123,24 @@ function checkBodyLength(actual: number, expected: number, what: string): string
     return `${actual - expected} unexpected bytes follow the ${what} its header promises`;
   }
   return undefined;
+}
+
+// The checks both kinds of file share: a whole header and the right magic number.
+function readHeader(
+  bytes: Uint8Array,
+  fail: (problem: string) => Error,
+  kind: "image" | "label",
+  headerBytes: number,
+  magic: number,
+): DataView {
+  if (bytes.length < headerBytes) {
+    throw fail(
+      `the header is cut short (${bytes.length} bytes; ${kind === "image" ? "an" : "a"} ${kind} ` +
+        `file's header has ${headerBytes})`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found = view.getUint32(0); // DataView reads big-endian by default, as IDX is
+  if (found !== magic) throw fail(wrongMagic(found, magic, kind));
+  return view;
 }
