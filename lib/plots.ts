@@ -191,16 +191,10 @@ export function plotParamsPerLayer(
   const max = Math.max(1, ...data.map((d) => d.params));
   const min = Math.min(max, ...withParams.map((d) => d.params));
   const x1 = log ? Math.max(1, min / 3) : 0;
-  const labelWidth = Math.max(...data.map((d) => textWidth(d.layer, 12)), 40);
   const color = modelColor(summary.name);
   const plot = Plot.plot({
     ...base(),
-    width: 640,
-    height: 40 + data.length * 28,
-    marginLeft: labelWidth + 14,
-    marginRight: 120,
-    marginTop: 10,
-    marginBottom: BOTTOM,
+    ...rowChartFrame(data.map((d) => d.layer), { height: 40, rowHeight: 28, marginRight: 120 }),
     x: log
       ? {
         type: "log",
@@ -483,15 +477,9 @@ export function plotCostBars(
       missing: r.value === null,
     };
   });
-  const labelWidth = Math.max(...models.map((m) => textWidth(m, 12)), 40);
   const plot = Plot.plot({
     ...base(),
-    width: 640,
-    height: 50 + models.length * 34,
-    marginLeft: labelWidth + 14,
-    marginRight: 150,
-    marginTop: 10,
-    marginBottom: BOTTOM,
+    ...rowChartFrame(models, { height: 50, rowHeight: 34, marginRight: 150 }),
     x: options.log
       ? {
         type: "log",
@@ -933,15 +921,9 @@ export function plotSeedSpread(
   const low = values.length > 0 ? Math.min(...values) : 90;
   const high = values.length > 0 ? Math.max(...values) : 100;
   const pad = Math.max(0.1, (high - low) * 0.08);
-  const labelWidth = Math.max(...models.map((m) => textWidth(m, 12)), 40);
   const plot = Plot.plot({
     ...base(),
-    width: 640,
-    height: 60 + models.length * 56,
-    marginLeft: labelWidth + 14,
-    marginRight: 200,
-    marginTop: 10,
-    marginBottom: BOTTOM,
+    ...rowChartFrame(models, { height: 60, rowHeight: 56, marginRight: 200 }),
     x: {
       domain: [Math.max(0, low - pad), Math.min(100, high + pad)],
       label: "final test accuracy (%)",
@@ -1269,6 +1251,22 @@ function svgElement(name: string, attributes: Record<string, string | number>, t
   for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
   if (text !== undefined) element.textContent = text;
   return element;
+}
+
+// The frame of a chart with one labelled row per item: a left margin that fits the longest
+// label, and a height that grows with the rows.
+function rowChartFrame(
+  labels: string[],
+  layout: { height: number; rowHeight: number; marginRight: number },
+) {
+  return {
+    width: 640,
+    height: layout.height + labels.length * layout.rowHeight,
+    marginLeft: Math.max(...labels.map((label) => textWidth(label, 12)), 40) + 14,
+    marginRight: layout.marginRight,
+    marginTop: 10,
+    marginBottom: BOTTOM,
+  };
 }
 
 // Width of `text` in a proportional sans-serif, estimated per character (no layout engine
