@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "./backend.ts";
+import { batchNormLayer } from "./models.ts";
 
 /** What the shared buffers are sized for. */
 interface PartnerShape {
@@ -43,7 +44,7 @@ const NUM_CLASSES = 10;
 
 /** Refuses a model whose gradient cannot be split across workers; says why and what to do. */
 export function checkDataParallel(model: tf.LayersModel): void {
-  const batchNorm = model.layers.find((layer) => layer.getClassName() === "BatchNormalization");
+  const batchNorm = batchNormLayer(model);
   if (batchNorm) {
     throw new Error(
       `${model.name} has batch norm (layer "${batchNorm.name}"), whose statistics would come ` +

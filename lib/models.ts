@@ -277,8 +277,13 @@ function pytorchInit(seed: number) {
 export function hasBatchNorm(name: string): boolean {
   const model = buildModel(name);
   try {
-    return model.layers.some((layer) => layer.getClassName() === "BatchNormalization");
+    return batchNormLayer(model) !== undefined;
   } finally {
     model.dispose();
   }
+}
+
+/** `model`'s first batch norm layer, if it has one. */
+export function batchNormLayer(model: tf.LayersModel): tf.layers.Layer | undefined {
+  return model.layers.find((layer) => layer.getClassName() === "BatchNormalization");
 }
