@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const configs = models.map((model) =>
     makeConfig(model, {
       preset: values.preset,
-      overrides: { workers: hasBatchNorm(model) ? undefined : workers },
+      // Batch norm needs whole batches: such models stay on one core (built only to check).
+      overrides: { workers: workers === 1 || hasBatchNorm(model) ? undefined : workers },
     })
   );
   const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
