@@ -6,9 +6,9 @@
  * of the forward op; mean over all runs, warm-up included).
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { builtinWasmKernel } from "../lib/wasm_kernels.ts";
-import { createRandom } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { builtinWasmKernel } from "../lib/backend/wasm_kernels.ts";
+import { createRandom } from "../lib/data/random.ts";
 
 type Shape4D = [number, number, number, number];
 

@@ -1,25 +1,13 @@
-/** Everything a notebook needs, from one import: `import * as sw from "../lib/mod.ts"`. */
-export * from "./article.ts";
-export * from "./backend.ts";
-export * from "./batch_study.ts";
-export * from "./bench.ts";
-export * from "./chooser.ts";
-export * from "./config.ts";
-export * from "./cost.ts";
-export * from "./deploy.ts";
-export * from "./display.ts";
-export * from "./experiment.ts";
-export * from "./live.ts";
-export * from "./mistakes.ts";
-export * from "./mnist.ts";
-export * from "./models.ts";
-export * from "./plots.ts";
-export * from "./progress.ts";
-export * from "./report.ts";
-export * from "./reproduction.ts";
-export * from "./results.ts";
-export * from "./search.ts";
-export * from "./search_live.ts";
-export * from "./seeds.ts";
-export * from "./summary.ts";
-export * from "./train.ts";
+/**
+ * sizewise's library, in the order data flows; each folder imports only those above it.
+ * Everything a notebook needs, from one import: `import * as sw from "../lib/mod.ts"`.
+ */
+export * from "./common/mod.ts";
+export * from "./data/mod.ts";
+export * from "./models/mod.ts";
+export * from "./backend/mod.ts";
+export * from "./training/mod.ts";
+export * from "./measure/mod.ts";
+export * from "./studies/mod.ts";
+export * from "./plots/mod.ts";
+export * from "./notebook/mod.ts";

@@ -4,12 +4,17 @@
  * torch, and our time as a ratio to its. A benchmark, not a test: it prints one table.
  */
 import { parseArgs } from "node:util";
-import { parsePositiveIntegers, runMain, scriptArgs } from "../lib/cli.ts";
-import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend.ts";
-import { formatSpeedTable, measureSpeed, parsePeerOutput, type PeerFigures } from "../lib/bench.ts";
-import type { SpeedFigures } from "../lib/bench.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models.ts";
+import { parsePositiveIntegers, runMain, scriptArgs } from "./common/cli.ts";
+import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend/backend.ts";
+import {
+  formatSpeedTable,
+  measureSpeed,
+  parsePeerOutput,
+  type PeerFigures,
+} from "../lib/measure/bench.ts";
+import type { SpeedFigures } from "../lib/measure/bench.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models/registry.ts";
 
 const HELP = `Time training and inference of every model, against PyTorch on this CPU.
 

@@ -10,21 +10,22 @@ import {
   runMain,
   scriptArgs,
   showProgressLine,
-} from "../lib/cli.ts";
-import { initBackend } from "../lib/backend.ts";
+} from "./common/cli.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   checkBudget,
   chooseForDevice,
   deploymentCandidates,
   formatChoice,
-} from "../lib/chooser.ts";
-import { makeConfig, PRESET_NAMES } from "../lib/config.ts";
-import { checkPrecision, type DeploymentRow, measureDeployment } from "../lib/deploy.ts";
-import { type ExperimentOutcome, findStoredResult } from "../lib/experiment.ts";
-import { loadMnist, type MnistSplit } from "../lib/mnist.ts";
-import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
-import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
-import { defaultResultsDir } from "../lib/results.ts";
+} from "../lib/studies/chooser.ts";
+import { makeConfig, PRESET_NAMES } from "../lib/training/config.ts";
+import { checkPrecision, type DeploymentRow, measureDeployment } from "../lib/measure/deploy.ts";
+import type { ExperimentOutcome } from "../lib/measure/experiment_costs.ts";
+import { findStoredResult } from "../lib/studies/experiment.ts";
+import { loadMnist, type MnistSplit } from "../lib/data/mnist.ts";
+import { checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
+import { REPRODUCTION_DIR } from "../lib/studies/reproduction.ts";
+import { defaultResultsDir } from "../lib/training/results.ts";
 
 const HELP = `Choose a model for your device: rank the trained models that fit a budget.
 

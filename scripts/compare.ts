@@ -9,14 +9,14 @@ import {
   runMain,
   scriptArgs,
   showProgressLine,
-} from "../lib/cli.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig, PRESET_NAMES } from "../lib/config.ts";
-import { runExperiment } from "../lib/experiment.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { checkModelName, MODEL_NAMES } from "../lib/models.ts";
-import { formatProgress } from "../lib/progress.ts";
-import { comparisonRows, formatComparison } from "../lib/report.ts";
+} from "./common/cli.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig, PRESET_NAMES } from "../lib/training/config.ts";
+import { runExperiment } from "../lib/studies/experiment.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
+import { formatProgress } from "./common/progress.ts";
+import { comparisonRows, formatComparison } from "../lib/measure/report.ts";
 
 const HELP = `Train every model on one preset and compare accuracy with cost.
 

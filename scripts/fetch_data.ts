@@ -3,8 +3,8 @@
  * Usage: deno task data [--dir <folder>] [--mirror <folder or http(s) URL base>]
  */
 import { parseArgs } from "node:util";
-import { scriptArgs } from "../lib/cli.ts";
-import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/mnist_files.ts";
+import { scriptArgs } from "./common/cli.ts";
+import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/data/mnist_files.ts";
 
 const HELP = `Usage: deno task data [--dir <folder>] [--mirror <folder or URL>]
 

@@ -6,9 +6,9 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { scriptArgs } from "../lib/cli.ts";
-import { defaultMnistDir, ensureMnistFiles } from "../lib/mnist_files.ts";
-import { denoKernelProgram, SETUP_COMMAND } from "../lib/notebooks.ts";
+import { scriptArgs } from "./common/cli.ts";
+import { defaultMnistDir, ensureMnistFiles } from "../lib/data/mnist_files.ts";
+import { denoKernelProgram, SETUP_COMMAND } from "./common/notebooks.ts";
 
 const PROJECT_ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(PROJECT_ROOT, "notebooks");

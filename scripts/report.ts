@@ -8,7 +8,7 @@
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { scriptArgs } from "../lib/cli.ts";
+import { scriptArgs } from "./common/cli.ts";
 import {
   cleanNotebook,
   convertToHtml,
@@ -20,7 +20,7 @@ import {
   readExpectedOutputs,
   readNotebook,
   writeNotebook,
-} from "../lib/notebooks.ts";
+} from "./common/notebooks.ts";
 
 const PROJECT_ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(PROJECT_ROOT, "notebooks");

@@ -12,15 +12,20 @@ import {
   runMain,
   scriptArgs,
   showProgressLine,
-} from "../lib/cli.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
-import { findStoredResult, runExperiment } from "../lib/experiment.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models.ts";
-import { formatDuration, formatProgress } from "../lib/progress.ts";
-import { comparisonRows, formatArticleComparison, formatComparison } from "../lib/report.ts";
-import { REPRODUCTION_DIR } from "../lib/reproduction.ts";
+} from "./common/cli.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { findStoredResult, runExperiment } from "../lib/studies/experiment.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models/registry.ts";
+import { formatProgress } from "./common/progress.ts";
+import {
+  comparisonRows,
+  formatArticleComparison,
+  formatComparison,
+} from "../lib/measure/report.ts";
+import { REPRODUCTION_DIR } from "../lib/studies/reproduction.ts";
+import { formatDuration } from "../lib/common/format.ts";
 
 const HELP = `Reproduce the article: every model on the full schedule, then its costs.
 

@@ -10,9 +10,9 @@ import {
   runMain,
   scriptArgs,
   showProgressLine,
-} from "../lib/cli.ts";
-import { checkBackendName, initBackend } from "../lib/backend.ts";
-import { formatDuration, formatProgress } from "../lib/progress.ts";
+} from "./common/cli.ts";
+import { checkBackendName, initBackend } from "../lib/backend/backend.ts";
+import { formatProgress } from "./common/progress.ts";
 import {
   expandSearchSpace,
   SEARCH_BUDGETS,
@@ -22,8 +22,8 @@ import {
   searchMinimalModel,
   searchSpaceFor,
   searchSpaceNamed,
-} from "../lib/search.ts";
-import { formatCount } from "../lib/summary.ts";
+} from "../lib/studies/search.ts";
+import { formatCount, formatDuration } from "../lib/common/format.ts";
 
 const HELP = `Search for the smallest conv net that reaches a target test accuracy on MNIST.
 

@@ -10,14 +10,15 @@ import {
   runMain,
   scriptArgs,
   showProgressLine,
-} from "../lib/cli.ts";
-import type { BatchProgress, EpochMetrics } from "../lib/train.ts";
-import { checkBackendName, initBackend } from "../lib/backend.ts";
-import { makeConfig, PRESET_NAMES, type TrainConfig } from "../lib/config.ts";
-import { runExperiment } from "../lib/experiment.ts";
-import { buildModel, checkModelName, MODEL_NAMES } from "../lib/models.ts";
-import { formatDuration, formatProgress } from "../lib/progress.ts";
-import { formatCount, formatSummary, summarizeModel } from "../lib/summary.ts";
+} from "./common/cli.ts";
+import type { BatchProgress, EpochMetrics } from "../lib/training/train.ts";
+import { checkBackendName, initBackend } from "../lib/backend/backend.ts";
+import { makeConfig, PRESET_NAMES, type TrainConfig } from "../lib/training/config.ts";
+import { runExperiment } from "../lib/studies/experiment.ts";
+import { buildModel, checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
+import { formatProgress } from "./common/progress.ts";
+import { formatSummary, summarizeModel } from "../lib/models/summary.ts";
+import { formatCount, formatDuration } from "../lib/common/format.ts";
 
 const HELP = `Train one MNIST model with the article's schedule (or a smaller preset).
 

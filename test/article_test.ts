@@ -1,9 +1,9 @@
 import { assertEquals } from "./assert.ts";
-import { MNIST_TRAIN_SIZE } from "../lib/config.ts";
-import { ARTICLE_FIGURES, RULE_OF_THUMB } from "../lib/article.ts";
-import { buildModel, MODEL_NAMES } from "../lib/models.ts";
-import { summarizeModel } from "../lib/summary.ts";
-import { initBackend } from "../lib/backend.ts";
+import { MNIST_TRAIN_SIZE } from "../lib/training/config.ts";
+import { ARTICLE_FIGURES, RULE_OF_THUMB } from "../lib/models/article.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
+import { summarizeModel } from "../lib/models/summary.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 
 await initBackend();
 
@@ -36,7 +36,7 @@ Deno.test("the rule of thumb's bounds are MNIST's features and observations", ()
 });
 
 Deno.test("ruleOfThumbPosition() places counts below, inside and above 784 to 60,000", async () => {
-  const { ruleOfThumbPosition } = await import("../lib/article.ts");
+  const { ruleOfThumbPosition } = await import("../lib/models/article.ts");
   assertEquals(ruleOfThumbPosition(518), "below");
   assertEquals(ruleOfThumbPosition(784), "inside");
   assertEquals(ruleOfThumbPosition(21_840), "inside");

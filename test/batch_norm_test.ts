@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { applyBatchNormForTraining } from "../lib/batch_norm.ts";
-import { createRandom } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { applyBatchNormForTraining } from "../lib/backend/batch_norm.ts";
+import { createRandom } from "../lib/data/random.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
 // Small Net's batch norm (PyTorch's defaults) on its input shape, and Keras' defaults on a

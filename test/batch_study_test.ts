@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   BATCH_STUDY_SIZES,
   batchSizesFor,
@@ -8,8 +8,8 @@ import {
   formatBatchStudy,
   runBatchStudy,
   scaledLearningRate,
-} from "../lib/batch_study.ts";
-import { plotBatchStudy, SVG_NS } from "../lib/plots.ts";
+} from "../lib/studies/batch_study.ts";
+import { plotBatchStudy, SVG_NS } from "../lib/plots/plots.ts";
 
 await initBackend("wasm");
 const overrides = { trainSize: 128, testSize: 64, evalBatchSize: 64 };

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { formatSpeedTable, measureSpeed, parsePeerOutput } from "../lib/bench.ts";
-import { loadMnist } from "../lib/mnist.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { formatSpeedTable, measureSpeed, parsePeerOutput } from "../lib/measure/bench.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
 
 const PEER_OUTPUT = `torch 1.13.0, threads=1
 keras-mlp    params=  669,706 batch=16 epoch_s=    21.3 infer10k_s=  0.61

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   budgetViolations,
   type Candidate,
@@ -8,12 +8,12 @@ import {
   chooseForDevice,
   deploymentCandidates,
   formatChoice,
-} from "../lib/chooser.ts";
-import { makeConfig } from "../lib/config.ts";
-import type { DeploymentRow } from "../lib/deploy.ts";
-import { buildModel } from "../lib/models.ts";
-import { resultKey, saveResult } from "../lib/results.ts";
-import { summarizeModel } from "../lib/summary.ts";
+} from "../lib/studies/chooser.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import type { DeploymentRow } from "../lib/measure/deploy.ts";
+import { buildModel } from "../lib/models/registry.ts";
+import { resultKey, saveResult } from "../lib/training/results.ts";
+import { summarizeModel } from "../lib/models/summary.ts";
 
 // The article's three first models with its accuracies and sizes; latencies made up.
 const CANDIDATES: Candidate[] = [

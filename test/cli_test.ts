@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "./assert.ts";
-import { parseNumberOption, parsePositiveIntegers } from "../lib/cli.ts";
+import { parseNumberOption, parsePositiveIntegers } from "../scripts/common/cli.ts";
 
 Deno.test("parsePositiveIntegers() reads a comma-separated list and names the option on bad input", () => {
   assertEquals(parsePositiveIntegers("memory-batch", "16,8192"), [16, 8192]);
@@ -20,7 +20,7 @@ Deno.test("parseNumberOption() keeps undefined for a missing option and rejects 
 });
 
 Deno.test("scriptArgs() drops the '--' that deno task passes through, and only that one", async () => {
-  const { scriptArgs } = await import("../lib/cli.ts");
+  const { scriptArgs } = await import("../scripts/common/cli.ts");
   assertEquals(scriptArgs(["--", "--model", "small-net"]), ["--model", "small-net"]);
   assertEquals(scriptArgs(["--model", "small-net"]), ["--model", "small-net"]);
   assertEquals(scriptArgs(["start", "--", "--preset", "smoke"], { subcommand: true }), [

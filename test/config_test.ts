@@ -9,8 +9,8 @@ import {
   PRESET_NAMES,
   PRESETS,
   type TrainConfig,
-} from "../lib/config.ts";
-import { MODEL_NAMES } from "../lib/models.ts";
+} from "../lib/training/config.ts";
+import { MODEL_NAMES } from "../lib/models/registry.ts";
 
 // The article's schedule, written out by hand rather than read back from lib/config.ts.
 const ARTICLE_SCHEDULE = {

@@ -1,15 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   measureInference,
   measureSavedSize,
   measureStepMemory,
   measureTrainingMemory,
   median,
-} from "../lib/cost.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { buildModel } from "../lib/models.ts";
+} from "../lib/measure/cost.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { buildModel } from "../lib/models/registry.ts";
 
 const backend = await initBackend();
 

@@ -1,11 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig, type TrainConfig } from "../lib/config.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { buildModel } from "../lib/models.ts";
-import { resultKey } from "../lib/results.ts";
-import { type Checkpoint, type EpochMetrics, trainModel } from "../lib/train.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { buildModel } from "../lib/models/registry.ts";
+import { resultKey } from "../lib/training/results.ts";
+import { type Checkpoint, type EpochMetrics, trainModel } from "../lib/training/train.ts";
 
 await initBackend("wasm");
 // 249 images in batches of 16: the main thread takes 9 of each 16 and 6 of the last 9.

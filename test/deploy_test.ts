@@ -8,8 +8,8 @@ import {
   assertRejects,
   assertThrows,
 } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig } from "../lib/training/config.ts";
 import {
   copyModel,
   evaluateQuantized,
@@ -28,11 +28,11 @@ import {
   quantizeWeights,
   roundToFloat16,
   WEIGHTS_FILE,
-} from "../lib/deploy.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { buildModel } from "../lib/models.ts";
-import { resultKey, saveResult } from "../lib/results.ts";
-import { evaluateModel, trainModel } from "../lib/train.ts";
+} from "../lib/measure/deploy.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { buildModel } from "../lib/models/registry.ts";
+import { resultKey, saveResult } from "../lib/training/results.ts";
+import { evaluateModel, trainModel } from "../lib/training/train.ts";
 
 const backend = await initBackend();
 const data = await loadMnist({ trainSize: 1024, testSize: 400, seed: 0 });

@@ -6,8 +6,8 @@ import {
   type JupyterDisplay,
   markdown,
   showMarkdown,
-} from "../lib/display.ts";
-import { plotLiveCurves } from "../lib/plots.ts";
+} from "../lib/notebook/display.ts";
+import { plotLiveCurves } from "../lib/plots/plots.ts";
 
 type Call = { obj: unknown; options: Record<string, unknown> | undefined };
 

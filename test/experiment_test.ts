@@ -1,16 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { loadTrainedModel } from "../lib/training/trained_model.ts";
 import {
   findStoredResult,
-  loadTrainedModel,
   measureTrainingMemoryStored,
   runExperiment,
-} from "../lib/experiment.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { loadCheckpoint } from "../lib/results.ts";
-import { type EpochMetrics, evaluateModel } from "../lib/train.ts";
+} from "../lib/studies/experiment.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { loadCheckpoint } from "../lib/training/results.ts";
+import { type EpochMetrics, evaluateModel } from "../lib/training/train.ts";
 
 await initBackend("wasm");
 const config = makeConfig("small-net", {
@@ -145,12 +145,12 @@ Deno.test("measureTrainingMemoryStored() measures once, then reads the stored fi
 });
 
 Deno.test("loadReproduction() finds full-schedule results by model and leaves out the rest", async () => {
-  const { loadReproduction } = await import("../lib/reproduction.ts");
+  const { loadReproduction } = await import("../lib/studies/reproduction.ts");
   const resultsDir = await Deno.makeTempDir();
   try {
     assertEquals(await loadReproduction({ resultsDir }), {});
     // Plant a stored result under the article preset's key, as the reproduce task would.
-    const { resultKey, saveResult } = await import("../lib/results.ts");
+    const { resultKey, saveResult } = await import("../lib/training/results.ts");
     const article = makeConfig("small-net");
     const key = await resultKey(article, "wasm");
     await saveResult(resultsDir, {

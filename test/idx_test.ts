@@ -9,7 +9,7 @@ import {
   LABEL_MAGIC,
   parseIdxImages,
   parseIdxLabels,
-} from "../lib/idx.ts";
+} from "../lib/data/idx.ts";
 import { assertEquals, assertMatch, assertStrictEquals, assertThrows } from "./assert.ts";
 
 // Hand-made IDX buffers: a big-endian header, then the body bytes.

@@ -1,9 +1,9 @@
 import { assert, assertEquals } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
-import type { JupyterDisplay } from "../lib/display.ts";
-import { trainLive } from "../lib/live.ts";
-import { loadMnist } from "../lib/mnist.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import type { JupyterDisplay } from "../lib/notebook/display.ts";
+import { trainLive } from "../lib/notebook/live.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
 
 await initBackend("wasm");
 

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { meanSoftmaxCrossEntropy } from "../lib/loss.ts";
-import { createRandom } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { meanSoftmaxCrossEntropy } from "../lib/backend/loss.ts";
+import { createRandom } from "../lib/data/random.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
 for (const backend of ["wasm", "cpu"] as const) {

@@ -1,17 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { makeConfig } from "../lib/config.ts";
-import { loadMnist } from "../lib/mnist.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
 import {
   confusionMatrix,
   countConfusions,
   misclassified,
   predictExamples,
   topConfusions,
-} from "../lib/mistakes.ts";
-import { buildModel } from "../lib/models.ts";
-import { evaluateModel, trainModel } from "../lib/train.ts";
+} from "../lib/measure/mistakes.ts";
+import { buildModel } from "../lib/models/registry.ts";
+import { evaluateModel, trainModel } from "../lib/training/train.ts";
 
 await initBackend();
 const data = await loadMnist({ trainSize: 1024, testSize: 300, seed: 0 });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LABEL_MAGIC } from "../lib/idx.ts";
+import { LABEL_MAGIC } from "../lib/data/idx.ts";
 import {
   ensureMnistFiles,
   gunzip,
@@ -10,7 +10,7 @@ import {
   readExpectedSums,
   readMnistFile,
   sha256Hex,
-} from "../lib/mnist_files.ts";
+} from "../lib/data/mnist_files.ts";
 import {
   assert,
   assertEquals,

@@ -1,16 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { IMAGE_SIZE, parseIdxImages, parseIdxLabels } from "../lib/idx.ts";
+import { IMAGE_SIZE, parseIdxImages, parseIdxLabels } from "../lib/data/idx.ts";
 import {
   classCounts,
   loadMnist,
-  MNIST_TEST_COUNT,
-  MNIST_TRAIN_COUNT,
+  MNIST_TEST_SIZE,
+  MNIST_TRAIN_SIZE,
   type MnistSplit,
   splitToTensors,
-} from "../lib/mnist.ts";
-import { MNIST_FILES, readMnistFile } from "../lib/mnist_files.ts";
+} from "../lib/data/mnist.ts";
+import { MNIST_FILES, readMnistFile } from "../lib/data/mnist_files.ts";
 import {
   assert,
   assertEquals,
@@ -112,7 +112,7 @@ Deno.test("loadMnist() rejects a size that is not a whole number from 1 to the s
 Deno.test("loadMnist() loads all 60,000 training and 10,000 test examples with MNIST's class counts", async () => {
   await withTempDir(async (dir) => {
     const { train, test } = await loadMnist({ dir, mirror: SOURCE_DIR, seed: 7 });
-    assertEquals([train.count, test.count], [MNIST_TRAIN_COUNT, MNIST_TEST_COUNT]);
+    assertEquals([train.count, test.count], [MNIST_TRAIN_SIZE, MNIST_TEST_SIZE]);
     assertEquals([train.images.length, test.images.length], [60_000 * 784, 10_000 * 784]);
     assertEquals(classCounts(train), TRAIN_CLASS_COUNTS);
     assertEquals(classCounts(test), TEST_CLASS_COUNTS);

@@ -1,15 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import {
-  buildModel,
   buildSmallConvNet,
   buildSmallNet,
-  MODEL_NAMES,
   SMALL_NET_SPEC,
   smallConvNetName,
-} from "../lib/models.ts";
-import { formatSummary, summarizeModel } from "../lib/summary.ts";
-import { initBackend } from "../lib/backend.ts";
+} from "../lib/models/builders.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
+import { formatSummary, summarizeModel } from "../lib/models/summary.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 
 await initBackend();
 
@@ -123,7 +122,7 @@ Deno.test("buildSmallConvNet() rejects specs that make no sense", () => {
 });
 
 Deno.test("largestLayer() finds where the parameters live: keras-cnn's dense layer holds 98%", async () => {
-  const { largestLayer } = await import("../lib/summary.ts");
+  const { largestLayer } = await import("../lib/models/summary.ts");
   const { row, share } = largestLayer(summarizeModel(buildModel("keras-cnn")));
   assertEquals(row.name, "dense");
   assertEquals(row.trainableParams, 9216 * 128 + 128);

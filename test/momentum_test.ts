@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { FusedMomentumOptimizer, MOMENTUM_UPDATE } from "../lib/momentum.ts";
-import { createRandom } from "../lib/random.ts";
-import { disposeOptimizer } from "../lib/train.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { FusedMomentumOptimizer, MOMENTUM_UPDATE } from "../lib/backend/momentum.ts";
+import { createRandom } from "../lib/data/random.ts";
+import { disposeOptimizer } from "../lib/training/train.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
 // A dense kernel, a bias and a conv filter: the shapes the models update.

@@ -15,7 +15,7 @@ import {
   parseNotebook,
   readNotebook,
   writeNotebook,
-} from "../lib/notebooks.ts";
+} from "../scripts/common/notebooks.ts";
 
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>';
 
@@ -325,7 +325,7 @@ Deno.test("parseExpectedOutputs() accepts minimum counts and rejects anything el
 });
 
 Deno.test("svgOutputsAsHtml() offers every chart as text/html too, and leaves the rest alone", async () => {
-  const { svgOutputsAsHtml } = await import("../lib/notebooks.ts");
+  const { svgOutputsAsHtml } = await import("../scripts/common/notebooks.ts");
   const svg = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>';
   const nb = {
     cells: [

@@ -17,7 +17,7 @@ import {
   readExpectedOutputs,
   readNotebook,
   writeNotebook,
-} from "../lib/notebooks.ts";
+} from "../scripts/common/notebooks.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(ROOT, "notebooks");

@@ -1,8 +1,6 @@
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "./assert.ts";
 import {
   encodeGrayPng,
-  MODEL_COLORS,
-  modelColor,
   plotAccuracyVsParams,
   plotClassBalance,
   plotConfusionMatrix,
@@ -15,11 +13,13 @@ import {
   SVG_NS,
   type SvgChart,
   svgToString,
-} from "../lib/plots.ts";
-import { MODEL_NAMES } from "../lib/models.ts";
-import type { MnistSplit } from "../lib/mnist.ts";
-import type { ModelSummary } from "../lib/summary.ts";
-import type { EpochMetrics } from "../lib/train.ts";
+} from "../lib/plots/plots.ts";
+import { MODEL_NAMES, MODEL_REGISTRY, modelColor } from "../lib/models/registry.ts";
+
+const MODEL_COLORS = Object.fromEntries(MODEL_REGISTRY.map((entry) => [entry.name, entry.color]));
+import type { MnistSplit } from "../lib/data/mnist.ts";
+import type { ModelSummary } from "../lib/models/summary.ts";
+import type { EpochMetrics } from "../lib/training/train.ts";
 
 // ---- small data of the real shapes
 
@@ -99,7 +99,7 @@ function assertStandaloneSvg(svg: Node): void {
 
 // ---- colours
 
-Deno.test("MODEL_COLORS gives each of the five models its own colour", () => {
+Deno.test("the registry gives each of the five models its own colour", () => {
   const colors = MODEL_NAMES.map((name) => MODEL_COLORS[name]);
   assert(colors.every((c) => /^#[0-9a-f]{6}$/.test(c)), colors.join());
   assertEquals(new Set(colors).size, MODEL_NAMES.length);

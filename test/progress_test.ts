@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { formatDuration, formatProgress } from "../lib/progress.ts";
+import { formatProgress } from "../scripts/common/progress.ts";
+import { formatDuration } from "../lib/common/format.ts";
 
 Deno.test("formatDuration() writes seconds under a minute as seconds", () => {
   assertEquals(formatDuration(0), "0s");

@@ -16,7 +16,7 @@ import {
   outputMimeCounts,
   readExpectedOutputs,
   readNotebook,
-} from "../lib/notebooks.ts";
+} from "../scripts/common/notebooks.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(ROOT, "notebooks");

@@ -5,7 +5,7 @@ import {
   formatComparison,
   formatTradeOffs,
   withMemory,
-} from "../lib/report.ts";
+} from "../lib/measure/report.ts";
 
 function row(model: string, overrides: Partial<ComparisonRow>): ComparisonRow {
   return {

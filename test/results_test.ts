@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch, assertNotEquals, assertRejects } from "./assert.ts";
-import { initBackend, runtimeInfo } from "../lib/backend.ts";
-import { makeConfig, type TrainConfig } from "../lib/config.ts";
-import { buildModel } from "../lib/models.ts";
+import { initBackend, runtimeInfo } from "../lib/backend/backend.ts";
+import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
+import { buildModel } from "../lib/models/registry.ts";
 import {
   deleteCheckpoint,
   listResults,
@@ -14,8 +14,8 @@ import {
   type RunResult,
   saveCheckpoint,
   saveResult,
-} from "../lib/results.ts";
-import type { Checkpoint, EpochMetrics } from "../lib/train.ts";
+} from "../lib/training/results.ts";
+import type { Checkpoint, EpochMetrics } from "../lib/training/train.ts";
 
 await initBackend();
 

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import type { JupyterDisplay } from "../lib/display.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { searchBudget, searchSpaceFor } from "../lib/search.ts";
-import { searchLive } from "../lib/search_live.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import type { JupyterDisplay } from "../lib/notebook/display.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { searchBudget, searchSpaceFor } from "../lib/studies/search.ts";
+import { searchLive } from "../lib/notebook/search_live.ts";
 
 await initBackend("wasm");
 const budget = searchBudget("smoke");

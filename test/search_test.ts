@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { buildSmallConvNet, SMALL_NET_SPEC, smallConvNetName } from "../lib/models.ts";
-import { listResults, loadCheckpoint, resultKey } from "../lib/results.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { buildSmallConvNet, SMALL_NET_SPEC, smallConvNetName } from "../lib/models/builders.ts";
+import { listResults, loadCheckpoint, resultKey } from "../lib/training/results.ts";
 import {
   candidateConfig,
   candidateLabel,
@@ -22,8 +22,8 @@ import {
   searchSpaceNamed,
   smallConvNetParams,
   smallestPassing,
-} from "../lib/search.ts";
-import { summarizeModel } from "../lib/summary.ts";
+} from "../lib/studies/search.ts";
+import { summarizeModel } from "../lib/models/summary.ts";
 
 await initBackend("wasm");
 // Three tiny candidates on 256 training images, two epochs each: the real code path in seconds.

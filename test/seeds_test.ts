@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { findStoredResult } from "../lib/experiment.ts";
-import { makeConfig } from "../lib/config.ts";
-import { plotSeedSpread, SVG_NS } from "../lib/plots.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { findStoredResult } from "../lib/studies/experiment.ts";
+import { makeConfig } from "../lib/training/config.ts";
+import { plotSeedSpread, SVG_NS } from "../lib/plots/plots.ts";
 import {
   compareSpreads,
   formatSeedSpreads,
@@ -11,7 +11,7 @@ import {
   type SeedRun,
   seedSpreads,
   spreadStats,
-} from "../lib/seeds.ts";
+} from "../lib/studies/seeds.ts";
 
 await initBackend("wasm");
 const overrides = { trainSize: 128, testSize: 64, evalBatchSize: 64 };

@@ -1,17 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
-import { initBackend } from "../lib/backend.ts";
-import { learningRateAt, makeConfig, type TrainConfig } from "../lib/config.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { buildModel, MODEL_NAMES } from "../lib/models.ts";
-import { deriveSeed, shuffledIndices } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { learningRateAt, makeConfig, type TrainConfig } from "../lib/training/config.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
+import { deriveSeed, shuffledIndices } from "../lib/data/random.ts";
 import {
   type Checkpoint,
   disposeOptimizer,
   type EpochMetrics,
   evaluateModel,
   trainModel,
-} from "../lib/train.ts";
+} from "../lib/training/train.ts";
 
 await initBackend("wasm");
 const data = await loadMnist({ trainSize: 3000, testSize: 500, seed: 0 });

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { buildModel, MODEL_NAMES } from "../lib/models.ts";
-import { createRandom } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
+import { createRandom } from "../lib/data/random.ts";
 import {
   builtinWasmKernel,
   chooseInputGradientPath,
@@ -10,7 +10,7 @@ import {
   setInputGradientPath,
   WASM_KERNEL_NAMES,
   withoutInputGradient,
-} from "../lib/wasm_kernels.ts";
+} from "../lib/backend/wasm_kernels.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
 type Values = Float32Array | Int32Array | Uint8Array;

@@ -1,0 +1,36 @@
+/**
+ * The settings that come from outside the code: every environment variable the library
+ * reads is read here and nowhere else, with its default and what it is for.
+ */
+
+/** The preset that notebooks and tasks use when none is given: minutes, not hours. */
+export const DEFAULT_PRESET = "quick";
+
+/** The environment variables the library reads, each with what it sets. */
+export const SETTINGS = {
+  /** The preset notebooks and tasks use when none is given (default `DEFAULT_PRESET`). */
+  preset: "SIZEWISE_PRESET",
+  /** The results folder (default `data/results/` in the project). */
+  resultsDir: "SIZEWISE_RESULTS",
+  /** The tf.js backend: `wasm` (default, fast) or `cpu` (pure JavaScript, the reference). */
+  backend: "SIZEWISE_BACKEND",
+  /** Where to fetch MNIST from: a folder or an http(s) URL base (default the public mirrors). */
+  mnistMirror: "MNIST_MIRROR",
+} as const;
+
+/** One of the settings above. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** The value of one setting, or undefined when it is unset, empty or unreadable. */
+export function readSetting(name: SettingName): string | undefined {
+  try {
+    return Deno.env.get(SETTINGS[name]) || undefined;
+  } catch {
+    return undefined; // no --allow-env: behave as if unset
+  }
+}
+
+/** The preset to use when a caller gives none: `SIZEWISE_PRESET`, else `DEFAULT_PRESET`. */
+export function defaultPreset(): string {
+  return readSetting("preset") ?? DEFAULT_PRESET;
+}

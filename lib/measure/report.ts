@@ -1,0 +1,165 @@
+/** Side-by-side tables of stored runs: accuracy against what each model costs. */
+import { ARTICLE_FIGURES } from "../models/article.ts";
+import type { MemoryMeasurement } from "./cost.ts";
+import type { ExperimentOutcome } from "./experiment_costs.ts";
+import { formatCount, formatMB } from "../common/format.ts";
+
+type Result = ExperimentOutcome["result"];
+
+/** One model's line in a comparison. */
+export interface ComparisonRow {
+  model: string;
+  trainableParams: number;
+  macsPerImage: number;
+  testAccuracy: number;
+  testLoss: number;
+  /** Seconds per 60,000-image epoch and per 10,000-image inference, scaled from the run. */
+  trainSecondsPerFullEpoch: number;
+  inferenceSecondsFullTestSet: number;
+  weightMB: number;
+  /** Peak training memory in MB per measured batch size; null where it did not fit. */
+  memoryMB: Record<number, number | null>;
+}
+
+/** Turns stored results into comparison rows, in the order given. */
+export function comparisonRows(results: Result[]): ComparisonRow[] {
+  return results.map((result) => {
+    const last = result.history.at(-1)!;
+    const costs = result.costs;
+    return {
+      model: result.config.model,
+      trainableParams: costs.trainableParams,
+      macsPerImage: costs.macsPerImage,
+      testAccuracy: last.testAccuracy,
+      testLoss: last.testLoss,
+      trainSecondsPerFullEpoch: costs.trainSecondsPerFullEpoch,
+      inferenceSecondsFullTestSet: costs.inferenceSecondsFullTestSet,
+      weightMB: costs.weightFileBytes / 2 ** 20,
+      memoryMB: Object.fromEntries(
+        costs.trainingMemory.map((m) => [m.batchSize, m.fits ? m.peakBytes! / 2 ** 20 : null]),
+      ),
+    };
+  });
+}
+
+/** Renders comparison rows as a Markdown table. */
+export function formatComparison(rows: ComparisonRow[]): string {
+  const batchSizes = [...new Set(rows.flatMap((row) => Object.keys(row.memoryMB).map(Number)))]
+    .sort((a, b) => a - b);
+  const header = [
+    "model",
+    "params",
+    "MACs/image",
+    "test acc.",
+    "test loss",
+    "train s/epoch (60k)",
+    "inference s (10k)",
+    "weights MB",
+    ...batchSizes.map((size) => `memory MB @${size}`),
+  ];
+  const lines = rows.map((row) => [
+    row.model,
+    formatCount(row.trainableParams),
+    formatCount(row.macsPerImage),
+    `${(row.testAccuracy * 100).toFixed(2)}%`,
+    row.testLoss.toFixed(4),
+    row.trainSecondsPerFullEpoch.toFixed(1),
+    row.inferenceSecondsFullTestSet.toFixed(2),
+    formatMB(row.weightMB),
+    ...batchSizes.map((size) => {
+      const value = row.memoryMB[size];
+      return value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(1);
+    }),
+  ]);
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
+}
+
+/** Replaces the rows' memory figures with separately stored measurements, by model. */
+export function withMemory(
+  rows: ComparisonRow[],
+  measurements: Record<string, MemoryMeasurement[]>,
+): ComparisonRow[] {
+  return rows.map((row) => ({
+    ...row,
+    memoryMB: Object.fromEntries(
+      (measurements[row.model] ?? []).map((
+        m,
+      ) => [m.batchSize, m.fits ? m.peakBytes! / 2 ** 20 : null]),
+    ),
+  }));
+}
+
+/** Ours beside the article's, per model: "ours / article" in each cell, "-" where it gives none. */
+export function formatArticleComparison(
+  rows: ComparisonRow[],
+  options: { largeBatch?: number } = {},
+): string {
+  const largeBatch = options.largeBatch ?? 8192; // the article's
+
+  const pair = (ours: string, theirs: string | undefined) => `${ours} / ${theirs ?? "-"}`;
+  const header = [
+    "model",
+    "test accuracy",
+    "params",
+    "weights MB",
+    "train s/epoch (60k, CPU)",
+    "inference s (10k, CPU)",
+    "memory MB @16",
+    `memory MB @${largeBatch}`,
+  ];
+  const memory = (value: number | null | undefined) =>
+    value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(0);
+  const lines = rows.map((row) => {
+    const article = ARTICLE_FIGURES[row.model];
+    return [
+      row.model,
+      pair(
+        `${(row.testAccuracy * 100).toFixed(2)}%`,
+        article && `${(article.testAccuracy * 100).toFixed(2)}%`,
+      ),
+      pair(formatCount(row.trainableParams), article && formatCount(article.trainableParams)),
+      pair(formatMB(row.weightMB), article?.weightMB?.toFixed(2)),
+      pair(row.trainSecondsPerFullEpoch.toFixed(0), article?.cpuSecondsPerEpoch?.toFixed(0)),
+      pair(row.inferenceSecondsFullTestSet.toFixed(1), article?.cpuInferenceSeconds?.toFixed(0)),
+      pair(memory(row.memoryMB[16]), article?.gpuMemoryMB?.batch16.toFixed(0)),
+      pair(
+        memory(row.memoryMB[largeBatch]),
+        largeBatch === 8192 ? article?.gpuMemoryMB?.batch8192.toFixed(0) : undefined,
+      ),
+    ];
+  });
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
+    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
+}
+
+/**
+ * Each model against the most accurate one: accuracy given up, and how many times fewer
+ * parameters, less training time, smaller weights it buys. As a Markdown table.
+ */
+export function formatTradeOffs(rows: ComparisonRow[]): string {
+  const best = rows.reduce((a, b) => (b.testAccuracy > a.testAccuracy ? b : a));
+  const times = (ours: number, theirs: number) =>
+    ours >= theirs ? `${(ours / theirs).toFixed(1)}x more` : `${(theirs / ours).toFixed(1)}x less`;
+  const lines = rows.filter((row) => row !== best).map((row) =>
+    `| ${row.model} | ${((best.testAccuracy - row.testAccuracy) * 100).toFixed(2)} points | ` +
+    `${times(row.trainableParams, best.trainableParams)} | ` +
+    `${times(row.trainSecondsPerFullEpoch, best.trainSecondsPerFullEpoch)} | ` +
+    `${times(row.inferenceSecondsFullTestSet, best.inferenceSecondsFullTestSet)} | ` +
+    `${times(row.weightMB, best.weightMB)} |`
+  );
+  return [
+    `Compared with the most accurate model, **${best.model}** ` +
+    `(${(best.testAccuracy * 100).toFixed(2)}%):`,
+    "",
+    "| model | accuracy given up | parameters | training time | inference time | weight size |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...lines,
+  ].join("\n");
+}

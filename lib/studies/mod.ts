@@ -1,0 +1,11 @@
+/**
+ * Experiments built on training and measuring: one stored experiment per config, the
+ * article's reproduction, the search for the smallest good model, seed and batch-size
+ * studies, and the chooser for a device's budget.
+ */
+export * from "./batch_study.ts";
+export * from "./chooser.ts";
+export * from "./experiment.ts";
+export * from "./reproduction.ts";
+export * from "./search.ts";
+export * from "./seeds.ts";

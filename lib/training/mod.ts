@@ -1,0 +1,10 @@
+/**
+ * Training: the config and its presets, the loop with the article's schedule, checkpoints
+ * after every epoch, two-core data parallelism, and the results store on disk.
+ */
+export * from "./checkpoints.ts";
+export * from "./config.ts";
+export * from "./data_parallel.ts";
+export * from "./results.ts";
+export * from "./train.ts";
+export * from "./trained_model.ts";
