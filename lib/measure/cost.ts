@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { MnistSplit } from "../data/mnist.ts";
 import { checkModelName } from "../models/registry.ts";
+import { predictInBatches } from "../training/predict.ts";
 import { disposeOptimizer } from "../training/train.ts";
 
 /** Peak memory of one training step at one batch size. */
@@ -89,18 +90,8 @@ export function measureInference(
   const batchSize = options.batchSize ?? 1000;
   const repeats = options.repeats ?? 3;
   const pass = () => {
-    for (let from = 0; from < examples.count; from += batchSize) {
-      const to = Math.min(from + batchSize, examples.count);
-      tf.tidy(() => {
-        const xs = tf.tensor4d(examples.images.subarray(from * 784, to * 784), [
-          to - from,
-          28,
-          28,
-          1,
-        ]);
-        (model.predict(xs) as tf.Tensor).dataSync(); // wait for the result, as a user would
-      });
-    }
+    // dataSync waits for the result, as a user would.
+    predictInBatches(model, examples, batchSize, (logits) => logits.dataSync());
   };
   pass();
   const seconds = Array.from({ length: repeats }, () => timeSeconds(pass));

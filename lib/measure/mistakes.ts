@@ -3,7 +3,8 @@
  * it gets wrong, with how sure it was.
  */
 import * as tf from "@tensorflow/tfjs";
-import { IMAGE_SIZE as PIXELS, type MnistSplit, NUM_CLASSES } from "../data/mnist.ts";
+import { type MnistSplit, NUM_CLASSES } from "../data/mnist.ts";
+import { predictInBatches } from "../training/predict.ts";
 
 /** One image the model got wrong. */
 export interface Mistake {
@@ -32,22 +33,11 @@ export function predictExamples(
   const batchSize = options.batchSize ?? 1000;
   const predicted = new Uint8Array(examples.count);
   const confidence = new Float32Array(examples.count);
-  for (let from = 0; from < examples.count; from += batchSize) {
-    const to = Math.min(from + batchSize, examples.count);
-    const [classes, probabilities] = tf.tidy(() => {
-      const xs = tf.tensor4d(examples.images.subarray(from * PIXELS, to * PIXELS), [
-        to - from,
-        28,
-        28,
-        1,
-      ]);
-      const probabilities = tf.softmax(model.predict(xs) as tf.Tensor2D);
-      return [tf.argMax(probabilities, 1), tf.max(probabilities, 1)];
-    });
-    predicted.set(classes.dataSync(), from);
-    confidence.set(probabilities.dataSync(), from);
-    tf.dispose([classes, probabilities]);
-  }
+  predictInBatches(model, examples, batchSize, (logits, from) => {
+    const probabilities = tf.softmax(logits);
+    predicted.set(tf.argMax(probabilities, 1).dataSync(), from);
+    confidence.set(tf.max(probabilities, 1).dataSync(), from);
+  });
   return { predicted, confidence };
 }
 

@@ -5,6 +5,7 @@
 export * from "./checkpoints.ts";
 export * from "./config.ts";
 export * from "./data_parallel.ts";
+export * from "./predict.ts";
 export * from "./results.ts";
 export * from "./train.ts";
 export * from "./trained_model.ts";

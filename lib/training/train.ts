@@ -15,6 +15,7 @@ import { IMAGE_SIZE as PIXELS, type MnistSplit, NUM_CLASSES } from "../data/mnis
 import { withoutInputGradient } from "../backend/wasm_kernels.ts";
 import type { BackendName } from "../backend/backend.ts";
 import { GradientPartner, partnerGradients } from "./data_parallel.ts";
+import { predictInBatches } from "./predict.ts";
 
 /** What one epoch produced. */
 export interface EpochMetrics {
@@ -158,31 +159,19 @@ export function evaluateModel(
   const batchSize = options.batchSize ?? 1000;
   let lossSum = 0;
   let correct = 0;
-  for (let from = 0; from < examples.count; from += batchSize) {
-    const to = Math.min(from + batchSize, examples.count);
-    const [batchLoss, batchCorrect] = tf.tidy(() => {
-      const xs = tf.tensor4d(examples.images.subarray(from * PIXELS, to * PIXELS), [
-        to - from,
-        28,
-        28,
-        1,
-      ]);
-      const labels = tf.tensor1d(examples.labels.subarray(from, to), "int32");
-      const logits = model.predict(xs) as tf.Tensor2D;
-      const losses = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(labels, NUM_CLASSES),
-        logits,
-        undefined,
-        undefined,
-        tf.Reduction.NONE,
-      );
-      const hits = tf.equal(tf.argMax(logits, 1), labels);
-      return [tf.sum(losses), tf.sum(tf.cast(hits, "int32"))];
-    });
-    lossSum += batchLoss.dataSync()[0];
-    correct += batchCorrect.dataSync()[0];
-    tf.dispose([batchLoss, batchCorrect]);
-  }
+  predictInBatches(model, examples, batchSize, (logits, from, to) => {
+    const labels = tf.tensor1d(examples.labels.subarray(from, to), "int32");
+    const losses = tf.losses.softmaxCrossEntropy(
+      tf.oneHot(labels, NUM_CLASSES),
+      logits,
+      undefined,
+      undefined,
+      tf.Reduction.NONE,
+    );
+    const hits = tf.equal(tf.argMax(logits, 1), labels);
+    lossSum += tf.sum(losses).dataSync()[0];
+    correct += tf.sum(tf.cast(hits, "int32")).dataSync()[0];
+  });
   return { loss: lossSum / examples.count, accuracy: correct / examples.count };
 }
 
