@@ -38,11 +38,23 @@ export interface MnistSplit {
   count: number;
 }
 
-/** The training and test splits. */
+/** The training and test splits, and the validation split when one was asked for. */
 export interface Mnist {
   train: MnistSplit;
   test: MnistSplit;
+  /** Held out of MNIST's training images, disjoint from `train`: for choosing, never training. */
+  validation?: MnistSplit;
 }
+
+/**
+ * The validation split's size when one is used: 5,000 of MNIST's 60,000 training images, the
+ * same images for every run (their own fixed seed), so choices made on it compare like with
+ * like. Training then draws from the other 55,000.
+ */
+export const VALIDATION_SIZE = 5_000;
+
+// The validation images are picked by this seed alone, never by a run's seed.
+const VALIDATION_SEED = 0x76616c69; // "vali"
 
 /** Options of `loadMnist`. */
 export interface LoadMnistOptions {
@@ -56,6 +68,11 @@ export interface LoadMnistOptions {
   testSize?: number;
   /** Seed of the shuffles that order each split (a smaller size keeps a prefix); default 0. */
   seed?: number;
+  /**
+   * Training images held out as a validation split (default 0: none). They are the same for
+   * every seed; `trainSize` then counts from the remaining 60,000 - validationSize.
+   */
+  validationSize?: number;
 }
 
 // Tags the data shuffles in deriveSeed so they never share a stream with a layer or an epoch.
@@ -66,20 +83,44 @@ const TEST_SPLIT = 1;
 /** Loads MNIST (fetching and verifying the files first), shuffled by `seed`, cut to the sizes asked. */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> {
   // Checked before anything is read or downloaded.
-  const trainSize = checkSize("trainSize", options.trainSize, MNIST_TRAIN_SIZE, "training");
-  const testSize = checkSize("testSize", options.testSize, MNIST_TEST_SIZE, "test");
+  const validationSize = options.validationSize ?? 0;
+  if (
+    !Number.isInteger(validationSize) || validationSize < 0 || validationSize >= MNIST_TRAIN_SIZE
+  ) {
+    throw new Error(
+      `validationSize must be a whole number from 0 to ${
+        MNIST_TRAIN_SIZE - 1
+      }; got ${validationSize}`,
+    );
+  }
+  const trainPool = MNIST_TRAIN_SIZE - validationSize;
+  const trainSize = checkSize(
+    "trainSize",
+    options.trainSize ?? trainPool,
+    trainPool,
+    validationSize === 0
+      ? "the size of the MNIST training set"
+      : `MNIST's ${MNIST_TRAIN_SIZE} training images less the ${validationSize} held out for validation`,
+  );
+  const testSize = checkSize(
+    "testSize",
+    options.testSize,
+    MNIST_TEST_SIZE,
+    "the size of the MNIST test set",
+  );
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) {
     throw new Error(`seed must be an integer; got ${seed}`);
   }
   const dir = options.dir ?? defaultMnistDir();
   await ensureMnistFiles({ dir, mirror: options.mirror });
-  const [train, test] = await Promise.all([
+  const [trainAndValidation, testSplit] = await Promise.all([
     readSplit(dir, {
       imagesFile: MNIST_FILES.trainImages,
       labelsFile: MNIST_FILES.trainLabels,
       size: trainSize,
       seed: deriveSeed(seed, DATA_SEED_TAG, TRAIN_SPLIT),
+      validationSize,
     }),
     readSplit(dir, {
       imagesFile: MNIST_FILES.testImages,
@@ -88,7 +129,35 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<Mnist> 
       seed: deriveSeed(seed, DATA_SEED_TAG, TEST_SPLIT),
     }),
   ]);
-  return { train, test };
+  const { train, validation } = trainAndValidation;
+  const test = testSplit.train;
+  return validation ? { train, test, validation } : { train, test };
+}
+
+/**
+ * Which of `total` training images go to validation and which to training, in order: the
+ * validation images are the first `validationSize` of a shuffle by their own fixed seed; the
+ * rest are shuffled by `seed` and cut to `trainSize`. Pure, so tests can check disjointness.
+ */
+export function splitTrainingIndices(
+  total: number,
+  options: { trainSize: number; validationSize: number; seed: number },
+): { train: Int32Array; validation: Int32Array } {
+  const { trainSize, validationSize, seed } = options;
+  if (validationSize === 0) {
+    // Without validation, the order every stored result was trained on: keep it.
+    return {
+      train: shuffledIndices(total, seed).slice(0, trainSize),
+      validation: new Int32Array(),
+    };
+  }
+  const fixed = shuffledIndices(total, VALIDATION_SEED);
+  const validation = fixed.slice(0, validationSize);
+  const rest = fixed.slice(validationSize);
+  const order = shuffledIndices(rest.length, seed);
+  const train = new Int32Array(trainSize);
+  for (let k = 0; k < trainSize; k++) train[k] = rest[order[k]];
+  return { train, validation };
 }
 
 /** Turns a split into tensors: xs [n, 28, 28, 1] float32 and ys [n] int32; the caller disposes them. */
@@ -117,9 +186,14 @@ interface SplitPlan {
   labelsFile: MnistFileName;
   size: number;
   seed: number;
+  /** Training images to hold out as validation (the training file only). */
+  validationSize?: number;
 }
 
-async function readSplit(dir: string, plan: SplitPlan): Promise<MnistSplit> {
+async function readSplit(
+  dir: string,
+  plan: SplitPlan,
+): Promise<{ train: MnistSplit; validation?: MnistSplit }> {
   const [imageBytes, labelBytes] = await Promise.all([
     readMnistFile(dir, plan.imagesFile),
     readMnistFile(dir, plan.labelsFile),
@@ -137,41 +211,44 @@ async function readSplit(dir: string, plan: SplitPlan): Promise<MnistSplit> {
         `ask for fewer or ${refetchHint(dir, plan.imagesFile)}`,
     );
   }
-  return pickExamples(images.pixels, allLabels, { size: plan.size, seed: plan.seed });
+  const validationSize = plan.validationSize ?? 0;
+  const indices = splitTrainingIndices(allLabels.length, {
+    trainSize: plan.size,
+    validationSize,
+    seed: plan.seed,
+  });
+  const train = pickExamples(images.pixels, allLabels, indices.train);
+  if (validationSize === 0) return { train };
+  return { train, validation: pickExamples(images.pixels, allLabels, indices.validation) };
 }
 
 // A lookup table gives the same float32 as pixel / 255, without a division per pixel.
 const PIXEL_SCALE = Float32Array.from({ length: 256 }, (_, value) => value / 255);
 
-function pickExamples(
-  pixels: Uint8Array,
-  labels: Uint8Array,
-  options: { size: number; seed: number },
-): MnistSplit {
-  const order = shuffledIndices(labels.length, options.seed);
-  const images = new Float32Array(options.size * IMAGE_SIZE);
-  const picked = new Uint8Array(options.size);
-  for (let k = 0; k < options.size; k++) {
+function pickExamples(pixels: Uint8Array, labels: Uint8Array, order: Int32Array): MnistSplit {
+  const size = order.length;
+  const images = new Float32Array(size * IMAGE_SIZE);
+  const picked = new Uint8Array(size);
+  for (let k = 0; k < size; k++) {
     const index = order[k];
     picked[k] = labels[index];
     const from = index * IMAGE_SIZE;
     const to = k * IMAGE_SIZE;
     for (let j = 0; j < IMAGE_SIZE; j++) images[to + j] = PIXEL_SCALE[pixels[from + j]];
   }
-  return { images, labels: picked, count: options.size };
+  return { images, labels: picked, count: size };
 }
 
 function checkSize(
   name: string,
   value: number | undefined,
   max: number,
-  splitName: string,
+  bound: string,
 ): number {
   if (value === undefined) return max;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
     throw new Error(
-      `${name} must be a whole number from 1 to ${max} (the size of the MNIST ${splitName} ` +
-        `set); got ${value}`,
+      `${name} must be a whole number from 1 to ${max} (${bound}); got ${value}`,
     );
   }
   return value;
