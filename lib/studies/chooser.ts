@@ -27,12 +27,17 @@ export interface Candidate {
   accuracy: number;
   /** Where the figures come from (stored result, preset, test images). */
   source: string;
+  /** Images the accuracy was measured on; with it, accuracies within one standard error tie. */
+  evaluatedOn?: number;
 }
 
 /** What `chooseForDevice` decides. */
 export interface Choice {
   budget: DeviceBudget;
-  /** Candidates that fit, best first: most accurate, then smallest, then fastest. */
+  /**
+   * Candidates that fit, best first: most accurate, where accuracies within one standard error
+   * of the best remaining one count as tied, and among tied ones the smallest, then fastest.
+   */
   fits: Candidate[];
   /** Candidates that do not fit, each with every limit it breaks. */
   rejected: { candidate: Candidate; reasons: string[] }[];
@@ -122,11 +127,36 @@ export function chooseForDevice(candidates: Candidate[], budget: DeviceBudget): 
     if (reasons.length === 0) fits.push(candidate);
     else rejected.push({ candidate, reasons });
   }
-  fits.sort((a, b) =>
-    b.accuracy - a.accuracy || a.weightMB - b.weightMB || a.latencyMs - b.latencyMs ||
-    a.name.localeCompare(b.name)
+  return { budget, fits: rankCandidates(fits), rejected };
+}
+
+/** The binomial standard error of an accuracy measured on `images` images. */
+export function accuracyStandardError(accuracy: number, images: number): number {
+  return Math.sqrt(accuracy * (1 - accuracy) / images);
+}
+
+/**
+ * Best first. A difference smaller than the measurement's own noise is no reason to pick a
+ * bigger model: the most accurate remaining candidate and every one within its standard error
+ * form a tied band, ranked smallest then fastest; then the next band.
+ */
+export function rankCandidates(candidates: Candidate[]): Candidate[] {
+  const left = [...candidates].sort((a, b) =>
+    b.accuracy - a.accuracy || a.name.localeCompare(b.name)
   );
-  return { budget, fits, rejected };
+  const ranked: Candidate[] = [];
+  while (left.length > 0) {
+    const top = left[0];
+    const noise = top.evaluatedOn ? accuracyStandardError(top.accuracy, top.evaluatedOn) : 0;
+    const band = left.filter((candidate) => top.accuracy - candidate.accuracy <= noise);
+    band.sort((a, b) =>
+      a.weightMB - b.weightMB || a.latencyMs - b.latencyMs || b.accuracy - a.accuracy ||
+      a.name.localeCompare(b.name)
+    );
+    ranked.push(...band);
+    for (const candidate of band) left.splice(left.indexOf(candidate), 1);
+  }
+  return ranked;
 }
 
 /** Deployment rows as candidates, one per model and precision: "pytorch (float16)". */
@@ -144,6 +174,7 @@ export function deploymentCandidates(
       latencyMs: row.latency.p95Ms,
       accuracy: row.precisions[precision].accuracy,
       source: `${row.key}, ${formatCount(row.testImages)} test images, ${row.backend}`,
+      evaluatedOn: row.testImages,
     }))
   );
 }
