@@ -13,7 +13,7 @@ import {
   SVG_NS,
   type SvgChart,
   svgToString,
-} from "../lib/plots/plots.ts";
+} from "../lib/plots/mod.ts";
 import { MODEL_NAMES, MODEL_REGISTRY, modelColor } from "../lib/models/registry.ts";
 
 const MODEL_COLORS = Object.fromEntries(MODEL_REGISTRY.map((entry) => [entry.name, entry.color]));
