@@ -14,6 +14,8 @@ import {
   type SvgChart,
   svgToString,
 } from "../lib/plots/mod.ts";
+import { decode } from "fast-png";
+import { Buffer } from "node:buffer";
 import { MODEL_NAMES, MODEL_REGISTRY, modelColor } from "../lib/models/registry.ts";
 
 const MODEL_COLORS = Object.fromEntries(MODEL_REGISTRY.map((entry) => [entry.name, entry.color]));
@@ -206,6 +208,33 @@ Deno.test("encodeGrayPng() writes a PNG with the right size and chunk checksums"
   assertEquals([view.getUint32(16), view.getUint32(20)], [3, 2]);
   // IEND's CRC is the same in every PNG.
   assertEquals(view.getUint32(png.length - 4), 0xae426082);
+});
+
+Deno.test("encodeGrayPng() round-trips through a PNG decoder, and rejects a wrong pixel count", () => {
+  const gray = Uint8Array.from({ length: 28 * 3 }, (_, i) => (i * 37) % 256);
+  const decoded = decode(encodeGrayPng(gray, 28, 3));
+  assertEquals([decoded.width, decoded.height, decoded.depth, decoded.channels], [28, 3, 8, 1]);
+  assertEquals([...decoded.data], [...gray]);
+  assertThrows(
+    () => encodeGrayPng(new Uint8Array(5), 3, 2),
+    /got 5 pixels for a 3 × 2 image; pass width × height = 6/,
+  );
+});
+
+Deno.test("the digit grid embeds each image as a PNG of its pixels, ink dark on light paper", () => {
+  const split = fakeSplit(2);
+  split.images[784 + 5 * 28 + 3] = 0.5; // one grey pixel in image 1, row 5, column 3
+  const hrefs = marks(plotDigitGrid(split), "image", "image").map((i) => i.getAttribute("href")!);
+  for (const [index, href] of hrefs.entries()) {
+    const png = decode(Buffer.from(href.replace("data:image/png;base64,", ""), "base64"));
+    assertEquals([png.width, png.height, png.channels], [28, 28, 1]);
+    const expected = Array.from(
+      split.images.subarray(index * 784, (index + 1) * 784),
+      (ink) => Math.round(242 * (1 - ink)),
+    );
+    assertEquals([...png.data], expected);
+  }
+  assertEquals(decode(Buffer.from(hrefs[1].slice(22), "base64")).data[5 * 28 + 3], 121);
 });
 
 Deno.test("plotClassBalance() draws one bar per digit, its count and the mean", () => {

@@ -4,7 +4,8 @@
  * rect per pixel would make a 40-digit grid weigh megabytes.
  */
 import * as Plot from "@observablehq/plot";
-import { deflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { encode } from "fast-png";
 import { base, range } from "./frame.ts";
 
 /** Pixels per side of an MNIST image. */
@@ -69,70 +70,21 @@ export function digitDataUri(images: Float32Array, index: number): string {
     const ink = Math.min(1, Math.max(0, images[index * pixels + i] || 0));
     gray[i] = Math.round(PAPER * (1 - ink));
   }
-  return `data:image/png;base64,${toBase64(encodeGrayPng(gray, IMAGE_SIDE, IMAGE_SIDE))}`;
+  return `data:image/png;base64,${
+    Buffer.from(encodeGrayPng(gray, IMAGE_SIDE, IMAGE_SIDE)).toString("base64")
+  }`;
 }
 
 const PAPER = 242; // light gray, so that each 28x28 square shows its edges on the white page
 
 /** Encodes 8-bit grayscale pixels, row by row, as a PNG file. */
 export function encodeGrayPng(gray: Uint8Array, width: number, height: number): Uint8Array {
-  const raw = new Uint8Array((width + 1) * height); // each row: filter byte 0, then pixels
-  for (let row = 0; row < height; row++) {
-    raw.set(gray.subarray(row * width, (row + 1) * width), row * (width + 1) + 1);
+  if (gray.length !== width * height) {
+    throw new Error(
+      `encodeGrayPng() got ${gray.length} pixels for a ${width} × ${height} image; ` +
+        `pass width × height = ${width * height} gray values, row by row`,
+    );
   }
-  const header = new Uint8Array(13);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  header.set([8, 0, 0, 0, 0], 8); // 8 bits, grayscale, deflate, adaptive filter, no interlace
-  return concat([
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    pngChunk("IHDR", header),
-    pngChunk("IDAT", new Uint8Array(deflateSync(raw))),
-    pngChunk("IEND", new Uint8Array(0)),
-  ]);
-}
-
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const chunk = new Uint8Array(12 + data.length);
-  const view = new DataView(chunk.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) chunk[4 + i] = type.charCodeAt(i);
-  chunk.set(data, 8);
-  view.setUint32(8 + data.length, crc32(chunk.subarray(4, 8 + data.length)));
-  return chunk;
-}
-
-let crcTable: Uint32Array | undefined;
-
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of bytes) crc = crcTable[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+  // Level 9: a 40-digit grid's SVG is 2% smaller than with node:zlib's default, 5% than level 3.
+  return encode({ width, height, data: gray, depth: 8, channels: 1 }, { zlib: { level: 9 } });
 }
