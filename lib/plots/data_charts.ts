@@ -3,13 +3,13 @@ import * as Plot from "@observablehq/plot";
 import type { MnistSplit } from "../data/mnist.ts";
 import { formatCount, formatNumber } from "../common/format.ts";
 import { base, BOTTOM, composeChart, NEUTRAL, type SvgChart, X_LABEL } from "./frame.ts";
-import { digitDataUri, digitGallery, IMAGE_SIDE } from "./digit_png.ts";
+import { digitDataUri, digitGallery, galleryColumns, IMAGE_SIDE } from "./digit_png.ts";
 
 /** Options of `plotDigitGrid`. */
 export interface DigitGridOptions {
   /** How many images, from the first. Default 40. */
   count?: number;
-  /** Images per row. Default 10. */
+  /** Images per row. Default 10; at most 13, which fill an 800-px notebook column. */
   columns?: number;
   title?: string;
 }
@@ -17,7 +17,8 @@ export interface DigitGridOptions {
 /** The first `count` images of a split in a grid, each with its label underneath. */
 export function plotDigitGrid(split: MnistSplit, options: DigitGridOptions = {}): SvgChart {
   const count = Math.max(0, Math.min(options.count ?? 40, split.count));
-  const columns = Math.max(1, Math.min(options.columns ?? 10, count || 1));
+  const cellWidth = 60;
+  const columns = galleryColumns(options.columns ?? 10, count, cellWidth);
   const plot = digitGallery(
     Array.from({ length: count }, (_, i) => ({
       src: digitDataUri(split.images, i),
@@ -25,7 +26,7 @@ export function plotDigitGrid(split: MnistSplit, options: DigitGridOptions = {})
     })),
     {
       columns,
-      cellWidth: 60,
+      cellWidth,
       cellHeight: 76,
       caption: { fontSize: 13, fontWeight: "bold", fill: "#333" },
     },

@@ -6,11 +6,22 @@
 import * as Plot from "@observablehq/plot";
 import { Buffer } from "node:buffer";
 import { encode } from "fast-png";
-import { base, range } from "./frame.ts";
+import { base, MAX_CHART_WIDTH, range } from "./frame.ts";
 
 /** Pixels per side of an MNIST image. */
 export const IMAGE_SIDE = 28;
 const DIGIT_PIXELS = 56; // each 28x28 image drawn at 2x
+
+const GALLERY_MARGIN = 20; // 10 px left and right of the cells
+
+/**
+ * How many columns a gallery of `count` cells gets: the number asked for, at most `count`, and
+ * no more than fit in `MAX_CHART_WIDTH`; the rest wrap into more rows.
+ */
+export function galleryColumns(requested: number, count: number, cellWidth: number): number {
+  const fit = Math.floor((MAX_CHART_WIDTH - GALLERY_MARGIN) / cellWidth);
+  return Math.max(1, Math.min(requested, count || 1, fit));
+}
 
 /** Digit images in a grid, each with a caption underneath (the digit grid, the mistakes). */
 export function digitGallery(
@@ -32,7 +43,7 @@ export function digitGallery(
   }));
   return Plot.plot({
     ...base(),
-    width: columns * cellWidth + 20,
+    width: columns * cellWidth + GALLERY_MARGIN,
     height: rows * cellHeight + 10,
     margin: 10,
     marginTop: 0,

@@ -28,6 +28,12 @@ export function svgToString(element: { outerHTML: string }): string {
   return element.outerHTML;
 }
 
+/**
+ * The widest a chart may be: Jupyter Notebook's page gives an output about 800 px, and a wider
+ * chart is cut off there (the sixth column of the gallery of mistakes was).
+ */
+export const MAX_CHART_WIDTH = 800;
+
 /** The grey of bars that stand for no model (the digit counts). */
 export const NEUTRAL = "#6b7b8c";
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";

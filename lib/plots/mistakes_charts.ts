@@ -4,7 +4,7 @@ import type { Mistake } from "../measure/mistakes.ts";
 import type { MnistSplit } from "../data/mnist.ts";
 import { formatCount, formatPercent } from "../common/format.ts";
 import { base, composeChart, range, type SvgChart } from "./frame.ts";
-import { digitDataUri, digitGallery } from "./digit_png.ts";
+import { digitDataUri, digitGallery, galleryColumns } from "./digit_png.ts";
 
 /** Options of `plotConfusionMatrix`. */
 export interface ConfusionMatrixOptions {
@@ -87,7 +87,7 @@ export function plotConfusionMatrix(
 
 /** Options of `plotMisclassified`. */
 export interface MisclassifiedOptions {
-  /** Images per row. Default 6. */
+  /** Images per row. Default 4, the most that fit an 800-px notebook column; more wrap. */
   columns?: number;
   title?: string;
   subtitle?: string;
@@ -111,8 +111,8 @@ export function plotMisclassified(
     }
   }
   const count = items.length;
-  const columns = Math.max(1, Math.min(options.columns ?? 6, count || 1));
   const cellWidth = 168; // room for the caption at 11px
+  const columns = galleryColumns(options.columns ?? 4, count, cellWidth);
   const plot = digitGallery(
     items.map((item) => ({
       src: digitDataUri(split.images, item.index),
