@@ -9,7 +9,7 @@ import {
   runBatchStudy,
   scaledLearningRate,
 } from "../lib/studies/batch_study.ts";
-import { plotBatchStudy, SVG_NS } from "../lib/plots/plots.ts";
+import { plotBatchStudy, SVG_NS } from "../lib/plots/mod.ts";
 
 await initBackend("wasm");
 const overrides = { trainSize: 128, testSize: 64, evalBatchSize: 64 };

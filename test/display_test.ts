@@ -7,7 +7,7 @@ import {
   markdown,
   showMarkdown,
 } from "../lib/notebook/display.ts";
-import { plotLiveCurves } from "../lib/plots/plots.ts";
+import { plotLiveCurves } from "../lib/plots/mod.ts";
 
 type Call = { obj: unknown; options: Record<string, unknown> | undefined };
 

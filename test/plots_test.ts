@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from
 import {
   encodeGrayPng,
   plotAccuracyVsParams,
+  plotBatchStudy,
   plotClassBalance,
   plotConfusionMatrix,
   plotCostBars,
@@ -9,11 +10,14 @@ import {
   plotLiveCurves,
   plotMisclassified,
   plotParamsPerLayer,
+  plotSeedSpread,
   plotTrainingCurves,
   SVG_NS,
   type SvgChart,
   svgToString,
-} from "../lib/plots/plots.ts";
+} from "../lib/plots/mod.ts";
+import { decode } from "fast-png";
+import { Buffer } from "node:buffer";
 import { MODEL_NAMES, MODEL_REGISTRY, modelColor } from "../lib/models/registry.ts";
 
 const MODEL_COLORS = Object.fromEntries(MODEL_REGISTRY.map((entry) => [entry.name, entry.color]));
@@ -206,6 +210,33 @@ Deno.test("encodeGrayPng() writes a PNG with the right size and chunk checksums"
   assertEquals([view.getUint32(16), view.getUint32(20)], [3, 2]);
   // IEND's CRC is the same in every PNG.
   assertEquals(view.getUint32(png.length - 4), 0xae426082);
+});
+
+Deno.test("encodeGrayPng() round-trips through a PNG decoder, and rejects a wrong pixel count", () => {
+  const gray = Uint8Array.from({ length: 28 * 3 }, (_, i) => (i * 37) % 256);
+  const decoded = decode(encodeGrayPng(gray, 28, 3));
+  assertEquals([decoded.width, decoded.height, decoded.depth, decoded.channels], [28, 3, 8, 1]);
+  assertEquals([...decoded.data], [...gray]);
+  assertThrows(
+    () => encodeGrayPng(new Uint8Array(5), 3, 2),
+    /got 5 pixels for a 3 × 2 image; pass width × height = 6/,
+  );
+});
+
+Deno.test("the digit grid embeds each image as a PNG of its pixels, ink dark on light paper", () => {
+  const split = fakeSplit(2);
+  split.images[784 + 5 * 28 + 3] = 0.5; // one grey pixel in image 1, row 5, column 3
+  const hrefs = marks(plotDigitGrid(split), "image", "image").map((i) => i.getAttribute("href")!);
+  for (const [index, href] of hrefs.entries()) {
+    const png = decode(Buffer.from(href.replace("data:image/png;base64,", ""), "base64"));
+    assertEquals([png.width, png.height, png.channels], [28, 28, 1]);
+    const expected = Array.from(
+      split.images.subarray(index * 784, (index + 1) * 784),
+      (ink) => Math.round(242 * (1 - ink)),
+    );
+    assertEquals([...png.data], expected);
+  }
+  assertEquals(decode(Buffer.from(hrefs[1].slice(22), "base64")).data[5 * 28 + 3], 121);
 });
 
 Deno.test("plotClassBalance() draws one bar per digit, its count and the mean", () => {
@@ -420,4 +451,161 @@ Deno.test("plotConfusionMatrix() draws 100 cells with counts, mistakes in red", 
   assertEquals(diagonal.size, 1);
   assert(!diagonal.has(fills[4 * 10 + 9]));
   assertNotEquals(fills[4 * 10 + 9], fills[1]);
+});
+
+// ---- widths: every chart fits a notebook column
+
+// Jupyter Notebook's page gives an output about 800 px; a wider chart is cut off there.
+const NOTEBOOK_COLUMN = 800;
+
+/** The chart's width, checked to be the same in its width attribute and its viewBox. */
+function chartWidth(svg: Node): number {
+  const width = Number(svg.getAttribute("width"));
+  const viewBox = svg.getAttribute("viewBox")!.split(" ").map(Number);
+  assertEquals(viewBox[2], width, "viewBox and width attribute disagree");
+  return width;
+}
+
+/** `count` mistakes of a split, as misclassified() lists them, with confidences near 100%. */
+function mistakesOf(split: MnistSplit, count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    index: i,
+    label: split.labels[i],
+    predicted: (split.labels[i] + 3) % 10,
+    confidence: 0.9 + i / 1000,
+  }));
+}
+
+/** Every chart drawn from inputs of the sizes the notebooks give them, and larger. */
+function realisticCharts(): [string, SvgChart][] {
+  const models = [...MODEL_NAMES];
+  const split = fakeSplit(200);
+  // The search: 60 candidates with the long names a grid search gives.
+  const candidates = Array.from({ length: 60 }, (_, i) => ({
+    model: `grid-conv${4 << (i % 4)}-conv${8 << (i % 3)}-dense${16 << (i % 5)}`,
+    params: Math.round(400 * 1.2 ** i),
+    accuracy: 0.9 + (i % 17) / 200,
+  }));
+  const summary: ModelSummary = {
+    ...SMALL_NET_SUMMARY,
+    name: "keras-cnn",
+    rows: Array.from({ length: 12 }, (_, i) => ({
+      name: `conv2d_Conv2D${i + 1}`,
+      type: "BatchNormalization",
+      outputShape: [24, 24, 64],
+      trainableParams: i % 3 === 0 ? 0 : 1_179_776 / (i + 1),
+      nonTrainableParams: 0,
+      macs: 0,
+    })),
+    trainableParams: 1_199_882,
+  };
+  return [
+    ["plotDigitGrid, 40 digits", plotDigitGrid(split)],
+    ["plotDigitGrid, 100 digits in 20 columns", plotDigitGrid(split, { count: 100, columns: 20 })],
+    ["plotClassBalance", plotClassBalance(split)],
+    ["plotParamsPerLayer, 12 layers", plotParamsPerLayer(summary, { log: true })],
+    [
+      "plotTrainingCurves, 5 models x 20 epochs",
+      plotTrainingCurves(models.map((model) => ({ model, history: history(20, 0.98) }))),
+    ],
+    [
+      "plotLiveCurves, 45,000 batch losses",
+      plotLiveCurves(history(12, 0.99), {
+        model: "keras-cnn",
+        numEpochs: 12,
+        batchLosses: Array.from({ length: 45_000 }, (_, i) => 2 / (1 + i / 500)),
+      }),
+    ],
+    [
+      "plotCostBars, 5 models and 60 candidates with the article's figures",
+      plotCostBars(
+        [...models, ...candidates.map((c) => c.model)].map((model, i) => ({
+          model,
+          value: i === 2 ? null : 1000 / (i + 1),
+        })),
+        {
+          title: "Training memory at batch 8192",
+          unit: "MB",
+          log: true,
+          reference: models.map((model, i) => ({ model, value: 500 * (i + 1) })),
+          referenceLabel: "the article (GPU memory with the CUDA context)",
+        },
+      ),
+    ],
+    [
+      "plotAccuracyVsParams, 60 candidates",
+      plotAccuracyVsParams(candidates, {
+        bands: [{ from: 784, to: 60_000, label: "rule of thumb" }],
+        threshold: 0.95,
+        highlight: [candidates[7].model],
+      }),
+    ],
+    [
+      "plotConfusionMatrix, 10 x 10",
+      plotConfusionMatrix(
+        Array.from(
+          { length: 10 },
+          (_, i) => Array.from({ length: 10 }, (_, j) => i === j ? 1000 : i + j),
+        ),
+      ),
+    ],
+    ["plotMisclassified, 12 mistakes", plotMisclassified(split, mistakesOf(split, 12))],
+    [
+      "plotMisclassified, 30 mistakes in 8 columns",
+      plotMisclassified(split, mistakesOf(split, 30), { columns: 8 }),
+    ],
+    [
+      "plotSeedSpread, 5 models x 10 seeds",
+      plotSeedSpread(models.map((model, i) => ({
+        model,
+        accuracies: Array.from({ length: 10 }, (_, k) => 0.95 + i / 100 + k / 1000),
+        mean: 0.955 + i / 100,
+        std: 0.003,
+      }))),
+    ],
+    [
+      "plotBatchStudy, 5 models x 10 batch sizes",
+      plotBatchStudy(models.flatMap((model) =>
+        Array.from({ length: 10 }, (_, k) => ({
+          model,
+          batchSize: 16 * 2 ** k,
+          trainSecondsPerFullEpoch: 200 / (k + 1),
+          accuracy: 0.97 - k / 100,
+          diverged: k === 9,
+        }))
+      )),
+    ],
+  ];
+}
+
+Deno.test("every chart fits an 800-px notebook column, for inputs of realistic size", () => {
+  const charts = realisticCharts();
+  assertEquals(charts.length, 13);
+  const tooWide = charts
+    .map(([name, svg]) => ({ name, width: chartWidth(svg) }))
+    .filter(({ width }) => width > NOTEBOOK_COLUMN);
+  assertEquals(tooWide, [], "charts wider than a notebook column");
+});
+
+Deno.test("plotMisclassified() wraps 12 mistakes into 3 rows of 4, and never more columns than fit", () => {
+  const split = fakeSplit(40);
+  const place = (svg: SvgChart, name: "x" | "y") =>
+    new Set(marks(svg, "image", "image").map((i) => i.getAttribute(name))).size;
+  const twelve = plotMisclassified(split, mistakesOf(split, 12));
+  assertEquals([place(twelve, "x"), place(twelve, "y")], [4, 3]);
+  assertEquals(marks(twelve, "image", "image").length, 12);
+  // Asked for 6, it still wraps at 4: 6 cells of 168 px are 1,028 px.
+  const six = plotMisclassified(split, mistakesOf(split, 12), { columns: 6 });
+  assertEquals([place(six, "x"), place(six, "y")], [4, 3]);
+  assert(chartWidth(six) <= NOTEBOOK_COLUMN, `${chartWidth(six)} px`);
+  // Fewer columns than fit are kept.
+  assertEquals(place(plotMisclassified(split, mistakesOf(split, 12), { columns: 3 }), "x"), 3);
+});
+
+Deno.test("plotDigitGrid() wraps at 13 columns, the most that fit a notebook column", () => {
+  const svg = plotDigitGrid(fakeSplit(100), { count: 100, columns: 20 });
+  const xs = new Set(marks(svg, "image", "image").map((i) => i.getAttribute("x")));
+  assertEquals(xs.size, 13);
+  assertEquals(marks(svg, "image", "image").length, 100);
+  assert(chartWidth(svg) <= NOTEBOOK_COLUMN, `${chartWidth(svg)} px`);
 });

@@ -3,7 +3,7 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows }
 import { initBackend } from "../lib/backend/backend.ts";
 import { findStoredResult } from "../lib/studies/experiment.ts";
 import { makeConfig } from "../lib/training/config.ts";
-import { plotSeedSpread, SVG_NS } from "../lib/plots/plots.ts";
+import { plotSeedSpread, SVG_NS } from "../lib/plots/mod.ts";
 import {
   compareSpreads,
   formatSeedSpreads,

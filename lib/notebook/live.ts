@@ -6,7 +6,7 @@ import type { TrainConfig } from "../training/config.ts";
 import { createLiveDisplay, type JupyterDisplay } from "./display.ts";
 import type { ExperimentOutcome } from "../measure/experiment_costs.ts";
 import { type ExperimentOptions, runExperiment } from "../studies/experiment.ts";
-import { plotLiveCurves } from "../plots/plots.ts";
+import { plotLiveCurves } from "../plots/mod.ts";
 import type { EpochMetrics } from "../training/train.ts";
 
 /** Options of `trainLive`: those of `runExperiment`, plus where to display (for tests). */

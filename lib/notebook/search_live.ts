@@ -3,7 +3,7 @@
  * (accuracy against parameters) and the progress of the one training now.
  */
 import { createLiveDisplay, type JupyterDisplay } from "./display.ts";
-import { plotAccuracyVsParams } from "../plots/plots.ts";
+import { plotAccuracyVsParams } from "../plots/mod.ts";
 import {
   candidateLabel,
   type CandidateStart,

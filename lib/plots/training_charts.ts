@@ -1,0 +1,206 @@
+/** Charts of training (chapter 3): the curves per epoch, and what a notebook redraws live. */
+import * as Plot from "@observablehq/plot";
+import type { EpochMetrics } from "../training/train.ts";
+import { modelColor } from "../models/registry.ts";
+import { formatNumber, formatPercent } from "../common/format.ts";
+import {
+  base,
+  BOTTOM,
+  composeChart,
+  epochAxis,
+  type LegendItem,
+  oneTwoFive,
+  type SvgChart,
+} from "./frame.ts";
+
+/** The per-epoch numbers `plotTrainingCurves` can draw. */
+export type CurveMetric = "testAccuracy" | "testLoss" | "trainLoss";
+
+/** Options of `plotTrainingCurves`. */
+export interface TrainingCurvesOptions {
+  /** Default "testAccuracy". */
+  metric?: CurveMetric;
+  title?: string;
+}
+
+const METRICS: Record<CurveMetric, { label: string; title: string; note: string }> = {
+  testAccuracy: {
+    label: "test accuracy (%)",
+    title: "Test accuracy after each epoch",
+    note: "Higher is better. Measured on the 10,000 test images the models never train on.",
+  },
+  testLoss: {
+    label: "test loss (cross-entropy)",
+    title: "Test loss after each epoch",
+    note: "Lower is better. Cross-entropy on the 10,000 test images.",
+  },
+  trainLoss: {
+    label: "training loss (cross-entropy)",
+    title: "Training loss per epoch",
+    note: "Lower is better. Mean over the epoch's batches, with dropout on.",
+  },
+};
+
+/** One line with dots per model across epochs: the article's graph. Accuracy is in percent. */
+export function plotTrainingCurves(
+  histories: { model: string; history: EpochMetrics[] }[],
+  options: TrainingCurvesOptions = {},
+): SvgChart {
+  const metric = options.metric ?? "testAccuracy";
+  const scale = metric === "testAccuracy" ? 100 : 1;
+  const points = histories.flatMap(({ model, history }) =>
+    history.map((m) => ({ model, epoch: m.epoch, value: m[metric] * scale }))
+  );
+  const models = histories.map((h) => h.model);
+  const lastEpoch = Math.max(1, ...points.map((p) => p.epoch));
+  const plot = Plot.plot({
+    ...base(),
+    width: 640,
+    height: 380,
+    marginLeft: 56,
+    marginTop: 24,
+    marginBottom: BOTTOM,
+    x: epochAxis(1, lastEpoch, 12),
+    y: { label: METRICS[metric].label, grid: true, nice: true },
+    color: { domain: models, range: models.map(modelColor) },
+    marks: [
+      Plot.line(points, { x: "epoch", y: "value", z: "model", stroke: "model", strokeWidth: 2.5 }),
+      Plot.dot(points, { x: "epoch", y: "value", fill: "model", r: 4, stroke: "white" }),
+    ],
+  });
+  const best = bestFinal(histories, metric);
+  return composeChart([plot], {
+    title: options.title ?? METRICS[metric].title,
+    subtitle: METRICS[metric].note + (best ? ` ${best}` : ""),
+    legend: models.map((model) => ({ label: model, color: modelColor(model), shape: "line" })),
+  });
+}
+
+function bestFinal(histories: { model: string; history: EpochMetrics[] }[], metric: CurveMetric) {
+  const finals = histories.filter((h) => h.history.length > 0).map((h) => ({
+    model: h.model,
+    value: h.history[h.history.length - 1][metric],
+  }));
+  if (finals.length < 2) return "";
+  const best = finals.reduce((a, b) =>
+    (metric === "testAccuracy" ? b.value > a.value : b.value < a.value) ? b : a
+  );
+  const value = metric === "testAccuracy" ? formatPercent(best.value) : formatNumber(best.value);
+  return `Best at the end: ${best.model} (${value}).`;
+}
+
+/** Options of `plotLiveCurves`. */
+export interface LiveCurvesOptions {
+  model: string;
+  /** Epochs planned; fixes the x axis so that it does not move while training. */
+  numEpochs: number;
+  /** Loss of every batch so far, all epochs in order. */
+  batchLosses?: number[];
+  /** Batches per epoch, to place batch losses at fractional epochs. Default: estimated. */
+  numBatches?: number;
+}
+
+// Batch losses are averaged into at most this many points: cheaper to draw, easier to read.
+const LIVE_MAX_POINTS = 240;
+
+/** What a notebook redraws while training: loss (test, and batches) and test accuracy so far. */
+export function plotLiveCurves(
+  history: EpochMetrics[],
+  options: LiveCurvesOptions,
+): SvgChart {
+  const numEpochs = Math.max(1, options.numEpochs);
+  const color = modelColor(options.model);
+  const batchLosses = options.batchLosses ?? [];
+  const numBatches = options.numBatches ??
+    Math.max(1, Math.ceil(batchLosses.length / Math.max(1, history.length)));
+  const batches = smoothBatches(batchLosses, numBatches);
+  const tests = history.map((m) => ({
+    epoch: m.epoch,
+    loss: m.testLoss,
+    accuracy: m.testAccuracy * 100,
+  }));
+  const panel = {
+    ...base(),
+    width: 320,
+    height: 250,
+    marginLeft: 52,
+    marginRight: 16,
+    marginBottom: BOTTOM,
+  };
+  const x = epochAxis(0, numEpochs, 6);
+  const losses = [...batches.map((b) => b.loss), ...tests.map((t) => t.loss)]
+    .filter((v) => v > 0);
+  const lossDomain = losses.length > 0
+    ? [Math.min(...losses) / 1.2, Math.max(...losses) * 1.2]
+    : [0.01, 3];
+  const lossPlot = Plot.plot({
+    ...panel,
+    x,
+    // Log scale: losses fall by orders of magnitude, and the first batches would flatten the rest.
+    y: {
+      type: "log",
+      domain: lossDomain,
+      ticks: oneTwoFive(lossDomain[0], lossDomain[1]),
+      tickFormat: formatNumber,
+      label: "loss (cross-entropy, log scale)",
+      grid: true,
+    },
+    marks: [
+      Plot.line(batches, { x: "epoch", y: "loss", stroke: "#9aa3ad", strokeWidth: 1 }),
+      Plot.line(tests, { x: "epoch", y: "loss", stroke: color, strokeWidth: 2.5 }),
+      Plot.dot(tests, { x: "epoch", y: "loss", fill: color, r: 4, stroke: "white" }),
+    ],
+  });
+  const accuracyPlot = Plot.plot({
+    ...panel,
+    x,
+    // From a round number below the worst epoch up to 100%, so one epoch still gets an axis.
+    y: {
+      label: "test accuracy (%)",
+      grid: true,
+      domain: accuracyDomain(tests.map((t) => t.accuracy)),
+    },
+    marks: [
+      Plot.line(tests, { x: "epoch", y: "accuracy", stroke: color, strokeWidth: 2.5 }),
+      Plot.dot(tests, { x: "epoch", y: "accuracy", fill: color, r: 4, stroke: "white" }),
+    ],
+  });
+  const last = history[history.length - 1];
+  const status = last
+    ? `After epoch ${last.epoch}: test accuracy ${formatPercent(last.testAccuracy)}, ` +
+      `test loss ${formatNumber(last.testLoss)}, training loss ${formatNumber(last.trainLoss)}.`
+    : "Waiting for the first epoch to finish…";
+  const legend: LegendItem[] = [{ label: "test, after each epoch", color, shape: "line" }];
+  if (batches.length > 0) {
+    legend.push({ label: "training batches (averaged)", color: "#9aa3ad", shape: "line" });
+  }
+  return composeChart([lossPlot, accuracyPlot], {
+    title: `Training ${options.model}: ${history.length} of ${numEpochs} epochs done`,
+    subtitle: status,
+    legend,
+  });
+}
+
+function accuracyDomain(accuracies: number[]): [number, number] {
+  if (accuracies.length === 0) return [0, 100];
+  const low = Math.min(...accuracies);
+  const step = low > 90 ? 1 : 10;
+  return [Math.max(0, Math.floor((low - step / 2) / step) * step), 100];
+}
+
+function smoothBatches(losses: number[], numBatches: number): { epoch: number; loss: number }[] {
+  const size = Math.max(1, Math.ceil(losses.length / LIVE_MAX_POINTS));
+  const points = [];
+  for (let start = 0; start < losses.length; start += size) {
+    const end = Math.min(losses.length, start + size);
+    let sum = 0;
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      if (!Number.isFinite(losses[i])) continue;
+      sum += losses[i];
+      n++;
+    }
+    if (n > 0) points.push({ epoch: end / numBatches, loss: sum / n });
+  }
+  return points;
+}
