@@ -609,3 +609,23 @@ Deno.test("plotDigitGrid() wraps at 13 columns, the most that fit a notebook col
   assertEquals(marks(svg, "image", "image").length, 100);
   assert(chartWidth(svg) <= NOTEBOOK_COLUMN, `${chartWidth(svg)} px`);
 });
+
+Deno.test("plotTrainingCurves() says what the curves were measured on, and claims no count it was not given", () => {
+  const histories = [{ model: "pytorch", history: history(2, 0.92) }];
+  // Subtitles wrap over several <text> lines: read them as one.
+  const quick = texts(
+    plotTrainingCurves(histories, { measuredOn: { testImages: 2000, preset: "quick" } }),
+  ).join(" ");
+  assertMatch(quick, /2,000 test images, preset quick/);
+  assert(!quick.includes("10,000"), "a 2,000-image run must not claim the 10,000 test images");
+  const unlabelled = texts(plotTrainingCurves(histories)).join(" ");
+  assert(!/\d,\d{3} test images/.test(unlabelled), "no count without measuredOn");
+  const trainLoss = texts(
+    plotTrainingCurves(histories, {
+      metric: "trainLoss",
+      measuredOn: { testImages: 2000, preset: "quick" },
+    }),
+  ).join(" ");
+  assertMatch(trainLoss, /preset quick/);
+  assert(!trainLoss.includes("test images"), "the training loss is not measured on test images");
+});

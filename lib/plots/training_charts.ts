@@ -2,7 +2,7 @@
 import * as Plot from "@observablehq/plot";
 import type { EpochMetrics } from "../training/train.ts";
 import { modelColor } from "../models/registry.ts";
-import { formatNumber, formatPercent } from "../common/format.ts";
+import { formatCount, formatNumber, formatPercent } from "../common/format.ts";
 import {
   base,
   BOTTOM,
@@ -21,23 +21,25 @@ export interface TrainingCurvesOptions {
   /** Default "testAccuracy". */
   metric?: CurveMetric;
   title?: string;
+  /** What the curves were measured on, said in the subtitle: "2,000 test images, preset quick". */
+  measuredOn?: { testImages: number; preset?: string };
 }
 
 const METRICS: Record<CurveMetric, { label: string; title: string; note: string }> = {
   testAccuracy: {
     label: "test accuracy (%)",
     title: "Test accuracy after each epoch",
-    note: "Higher is better. Measured on the 10,000 test images the models never train on.",
+    note: "Higher is better. Measured on test images the models never train on",
   },
   testLoss: {
     label: "test loss (cross-entropy)",
     title: "Test loss after each epoch",
-    note: "Lower is better. Cross-entropy on the 10,000 test images.",
+    note: "Lower is better. Cross-entropy on test images the models never train on",
   },
   trainLoss: {
     label: "training loss (cross-entropy)",
     title: "Training loss per epoch",
-    note: "Lower is better. Mean over the epoch's batches, with dropout on.",
+    note: "Lower is better. Mean over the epoch's batches, with dropout on",
   },
 };
 
@@ -71,9 +73,23 @@ export function plotTrainingCurves(
   const best = bestFinal(histories, metric);
   return composeChart([plot], {
     title: options.title ?? METRICS[metric].title,
-    subtitle: METRICS[metric].note + (best ? ` ${best}` : ""),
+    subtitle: `${METRICS[metric].note}${measuredOnNote(options.measuredOn, metric)}.` +
+      (best ? ` ${best}` : ""),
     legend: models.map((model) => ({ label: model, color: modelColor(model), shape: "line" })),
   });
+}
+
+// "(2,000 test images, preset quick)": what a reader needs to weigh the curves.
+function measuredOnNote(
+  measuredOn: TrainingCurvesOptions["measuredOn"],
+  metric: CurveMetric,
+): string {
+  if (!measuredOn) return "";
+  const preset = measuredOn.preset ? `preset ${measuredOn.preset}` : "";
+  if (metric === "trainLoss") return preset ? ` (${preset})` : "";
+  return ` (${
+    [`${formatCount(measuredOn.testImages)} test images`, preset].filter(Boolean).join(", ")
+  })`;
 }
 
 function bestFinal(histories: { model: string; history: EpochMetrics[] }[], metric: CurveMetric) {
