@@ -1,8 +1,9 @@
 /**
  * The presets: one entry per preset holding everything that changes with it, the training
  * run's size and what every study does on it (search space and budget, batch-size study,
- * seeds, the large memory batch). Code asks `presetSettings(name)`, never `preset === "smoke"`.
- * Adding a preset is one entry here. The default preset is named in lib/common/settings.ts.
+ * seeds, the large memory batch). Code reads `presetSettings(name)` instead of testing which
+ * preset it is on, so adding a preset is one entry here. The default preset is named in
+ * lib/common/settings.ts.
  */
 import type { TrainConfig } from "./config.ts";
 
