@@ -20,7 +20,8 @@ const HELP = `Time training and inference of every model, against PyTorch on thi
 
 Usage: deno task bench -- [options]
 
-  --models LIST      comma-separated (default: all five)
+  --models LIST      comma-separated, from: ${MODEL_NAMES.join(", ")}
+                     (default: all of them)
   --backends LIST    from: ${BACKEND_NAMES.join(", ")} (default: wasm; cpu is ~100x slower)
   --batch LIST       batch sizes (default: 16,256)
   --workers LIST     cores sharing each batch, 1 or 2 (default: 1,2; models with batch norm

@@ -24,7 +24,7 @@ import type { ExperimentOutcome } from "../lib/measure/experiment_costs.ts";
 import { findStoredResult } from "../lib/studies/experiment.ts";
 import { loadMnist, type MnistSplit } from "../lib/data/mnist.ts";
 import { checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
-import { REPRODUCTION_DIR } from "../lib/studies/reproduction.ts";
+import { REPRODUCTION_DIR, REPRODUCTION_PRESET } from "../lib/studies/reproduction.ts";
 import { defaultResultsDir } from "../lib/training/results.ts";
 
 const HELP = `Choose a model for your device: rank the trained models that fit a budget.
@@ -35,7 +35,8 @@ Usage: deno task choose -- [--max-mb X] [--max-latency-ms X] [--min-accuracy X] 
   --max-latency-ms X    longest time for one image in ms (95th percentile, this machine)
   --min-accuracy X      lowest test accuracy as a fraction, e.g. 0.95
   --preset NAME         whose stored results to read: ${PRESET_NAMES.join(", ")} (default:
-                        article, the full reproduction in data/reproduction, then the results dir)
+                        ${REPRODUCTION_PRESET}, the full reproduction in data/reproduction, then
+                        the results dir: a device deserves fully trained models)
   --models LIST         comma-separated, from: ${MODEL_NAMES.join(", ")} (default: all)
   --precisions LIST     weight formats to consider: float32, float16, int8, uint8
                         (default: float32,float16,uint8, the ones a TensorFlow.js app loads)
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
       "max-mb": { type: "string" },
       "max-latency-ms": { type: "string" },
       "min-accuracy": { type: "string" },
-      preset: { type: "string", default: "article" },
+      // Fully trained models: the reproduction's, not the quick default of the other tasks.
+      preset: { type: "string", default: REPRODUCTION_PRESET },
       models: { type: "string", default: MODEL_NAMES.join(",") },
       precisions: { type: "string", default: "float32,float16,uint8" },
       remeasure: { type: "boolean", default: false },
@@ -74,11 +76,13 @@ async function main(): Promise<void> {
   const resultsDir = values["results-dir"] ?? defaultResultsDir();
   const backend = await initBackend();
 
+  // The reproduction's preset is read from the committed reproduction first.
+  const reproduced = values.preset === REPRODUCTION_PRESET;
   const found: { result: ExperimentOutcome["result"]; dir: string }[] = [];
   const missing: string[] = [];
   for (const config of configs) {
     // The article's results are the committed reproduction first, then anything trained here.
-    const dirs = values.preset === "article" ? [REPRODUCTION_DIR, resultsDir] : [resultsDir];
+    const dirs = reproduced ? [REPRODUCTION_DIR, resultsDir] : [resultsDir];
     let hit: (typeof found)[number] | undefined;
     for (const dir of dirs) {
       const result = await findStoredResult(config, { resultsDir: dir });
@@ -91,12 +95,12 @@ async function main(): Promise<void> {
     else missing.push(config.model);
   }
   const trainCommand = (names: string[]) =>
-    `deno task ${values.preset === "article" ? "reproduce" : "compare"} -- ` +
-    `${values.preset === "article" ? "" : `--preset ${values.preset} `}--models ${names.join(",")}`;
+    `deno task ${reproduced ? "reproduce" : "compare"} -- ` +
+    `${reproduced ? "" : `--preset ${values.preset} `}--models ${names.join(",")}`;
   if (found.length === 0) {
     throw new Error(
       `No stored results for preset "${values.preset}" on ${backend} in ${resultsDir}` +
-        `${values.preset === "article" ? ` or ${REPRODUCTION_DIR}` : ""}; ` +
+        `${reproduced ? ` or ${REPRODUCTION_DIR}` : ""}; ` +
         `train them first: ${trainCommand(models)}`,
     );
   }

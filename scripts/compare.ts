@@ -17,12 +17,14 @@ import { loadMnist } from "../lib/data/mnist.ts";
 import { checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatProgress } from "./common/progress.ts";
 import { comparisonRows, formatComparison } from "../lib/measure/report.ts";
+import { DEFAULT_PRESET, defaultPreset, SETTINGS } from "../lib/common/settings.ts";
 
 const HELP = `Train every model on one preset and compare accuracy with cost.
 
-Usage: deno task compare -- [--preset quick] [--models a,b] [--memory-batch 16,8192] [--retrain]
+Usage: deno task compare -- [--preset NAME] [--models a,b] [--memory-batch 16,8192] [--retrain]
 
-  --preset NAME         one of: ${PRESET_NAMES.join(", ")} (default: quick)
+  --preset NAME         one of: ${PRESET_NAMES.join(", ")} (default: ${SETTINGS.preset},
+                        else ${DEFAULT_PRESET})
   --models LIST         comma-separated, from: ${MODEL_NAMES.join(", ")} (default: all)
   --memory-batch LIST   batch sizes at which to measure training memory (default: 16)
   --retrain             train again even where a result is stored
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: scriptArgs(),
     options: {
-      preset: { type: "string", default: "quick" },
+      preset: { type: "string", default: defaultPreset() },
       models: { type: "string", default: MODEL_NAMES.join(",") },
       "memory-batch": { type: "string", default: "16" },
       retrain: { type: "boolean", default: false },

@@ -21,6 +21,8 @@ import {
   readNotebook,
   writeNotebook,
 } from "./common/notebooks.ts";
+import { DEFAULT_PRESET, defaultPreset, SETTINGS } from "../lib/common/settings.ts";
+import { PRESET_NAMES } from "../lib/training/presets.ts";
 
 const PROJECT_ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(PROJECT_ROOT, "notebooks");
@@ -33,9 +35,9 @@ writes them as HTML into report/. Stops with exit code 1 at the first notebook t
 error or fewer outputs than notebooks/expected_outputs.json asks for.
 
 Options:
-  --preset NAME          training preset for the notebooks (sets SIZEWISE_PRESET):
-                         article, quick or smoke; default: SIZEWISE_PRESET, else the
-                         notebooks' own default (quick)
+  --preset NAME          training preset for the notebooks (sets ${SETTINGS.preset}):
+                         ${PRESET_NAMES.join(", ")}; default: ${SETTINGS.preset}, else
+                         ${DEFAULT_PRESET}
   --notebooks LIST       only these, comma-separated: file names or their number
                          prefixes (e.g. 01,03_models.ipynb)
   --inplace              also write each executed notebook back into notebooks/, cleaned
@@ -72,9 +74,8 @@ async function main(): Promise<number> {
   const expected = await readManifest();
   const outputDir = resolve(values["output-dir"] ?? join(PROJECT_ROOT, "report"));
   const env: Record<string, string> = {};
-  if (values.preset !== undefined) env.SIZEWISE_PRESET = values.preset;
-  const preset = values.preset ?? Deno.env.get("SIZEWISE_PRESET") ??
-    "quick (the notebooks' default)";
+  if (values.preset !== undefined) env[SETTINGS.preset] = values.preset;
+  const preset = values.preset ?? defaultPreset();
 
   console.log(`Running ${notebooks.length} notebook(s), preset ${preset}:`);
   const temp = await Deno.makeTempDir({ prefix: "sizewise-report-" });

@@ -1,6 +1,6 @@
 /**
- * `deno task reproduce`: the article's full experiment. Trains all five models on the full
- * schedule (60,000 images, batch 16, 20 epochs), measures their costs, and stores the results
+ * `deno task reproduce`: the article's full experiment. Trains every registered model on the
+ * full schedule (60,000 images, batch 16, 20 epochs), measures their costs, and stores the results
  * in data/reproduction/ (committed, so readers need not train for hours). Completed models
  * are not rerun; an interrupted one resumes from its last epoch's checkpoint.
  */
@@ -18,24 +18,33 @@ import { makeConfig } from "../lib/training/config.ts";
 import { findStoredResult, runExperiment } from "../lib/studies/experiment.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models/registry.ts";
+import { studySettings } from "../lib/training/presets.ts";
 import { formatProgress } from "./common/progress.ts";
 import {
   comparisonRows,
   formatArticleComparison,
   formatComparison,
 } from "../lib/measure/report.ts";
-import { REPRODUCTION_DIR } from "../lib/studies/reproduction.ts";
+import {
+  REPRODUCTION_DIR,
+  REPRODUCTION_PRESET,
+  reproductionModels,
+} from "../lib/studies/reproduction.ts";
 import { formatDuration } from "../lib/common/format.ts";
+
+const LARGE_BATCH = studySettings(REPRODUCTION_PRESET).largeMemoryBatch;
 
 const HELP = `Reproduce the article: every model on the full schedule, then its costs.
 
-Usage: deno task reproduce -- [--models a,b] [--preset article] [--results-dir DIR]
+Usage: deno task reproduce -- [--models a,b] [--preset ${REPRODUCTION_PRESET}] [--results-dir DIR]
 
   --models LIST       comma-separated, from: ${MODEL_NAMES.join(", ")}
-                      (default: all five, smallest first)
-  --preset NAME       default "article"; "smoke" runs the same path on tiny data
+                      (default: all of them, smallest first)
+  --preset NAME       "${REPRODUCTION_PRESET}", what this reproduces; "smoke" runs the same path
+                      on tiny data
   --results-dir DIR   default data/reproduction
-  --memory-batch LIST batch sizes for training memory (default: 16,8192, as the article)
+  --memory-batch LIST batch sizes for training memory (default: 16 and the preset's large
+                      batch: 16,${LARGE_BATCH} on ${REPRODUCTION_PRESET}, as the article)
   --workers N         1 (default, as the committed results) or 2: split every batch between
                       two cores; models with batch norm (small-net) always use one
   --help
@@ -46,10 +55,10 @@ from its last completed epoch.`;
 const { values } = parseArgs({
   args: scriptArgs(),
   options: {
-    models: { type: "string", default: "small-net,pytorch-gap,pytorch,keras-mlp,keras-cnn" },
-    preset: { type: "string", default: "article" },
+    models: { type: "string" },
+    preset: { type: "string", default: REPRODUCTION_PRESET },
     "results-dir": { type: "string", default: REPRODUCTION_DIR },
-    "memory-batch": { type: "string", default: "16,8192" },
+    "memory-batch": { type: "string" },
     workers: { type: "string", default: "1" },
     help: { type: "boolean", default: false },
   },
@@ -57,17 +66,21 @@ const { values } = parseArgs({
 
 async function main(): Promise<void> {
   if (values.help) return console.log(HELP);
-  const models = values.models.split(",").map(checkModelName);
+  const models = values.models?.split(",").map(checkModelName);
+  const { largeMemoryBatch } = studySettings(values.preset);
+  const memoryBatchSizes = parsePositiveIntegers(
+    "memory-batch",
+    values["memory-batch"] ?? `16,${largeMemoryBatch}`,
+  );
   const backend = await initBackend();
   const workers = parseNumberOption("workers", values.workers);
-  const configs = models.map((model) =>
+  const configs = (models ?? reproductionModels()).map((model) =>
     makeConfig(model, {
       preset: values.preset,
       // Batch norm needs whole batches: such models stay on one core (built only to check).
       overrides: { workers: workers === 1 || hasBatchNorm(model) ? undefined : workers },
     })
   );
-  const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
   const resultsDir = values["results-dir"];
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });

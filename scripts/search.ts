@@ -15,7 +15,6 @@ import { checkBackendName, initBackend } from "../lib/backend/backend.ts";
 import { formatProgress } from "./common/progress.ts";
 import {
   expandSearchSpace,
-  SEARCH_BUDGETS,
   SEARCH_SPACE_NAMES,
   searchBudget,
   type SearchCandidate,
@@ -24,6 +23,8 @@ import {
   searchSpaceNamed,
 } from "../lib/studies/search.ts";
 import { formatCount, formatDuration } from "../lib/common/format.ts";
+import { PRESET_NAMES, studySettings } from "../lib/training/presets.ts";
+import { DEFAULT_PRESET, defaultPreset, SETTINGS } from "../lib/common/settings.ts";
 
 const HELP = `Search for the smallest conv net that reaches a target test accuracy on MNIST.
 
@@ -32,13 +33,13 @@ Usage: deno task search -- [options]
 Every candidate (conv + optional BatchNorm + activation, conv 3x3 + activation, global average
 pooling, dense 10) trains with the same budget and seed; results are stored per candidate.
 
-  --preset NAME         the training budget: ${
-  Object.keys(SEARCH_BUDGETS).join(", ")
-} (default: quick,
-                        30,000 images x 3 epochs per candidate, about 5 minutes for the
-                        default space on 2 cores; article: hours per candidate)
-  --space NAME          the candidates: ${SEARCH_SPACE_NAMES.join(", ")} (default: default,
-                        or smoke with --preset smoke; wide has 144 candidates: hours)
+  --preset NAME         the training budget: ${PRESET_NAMES.join(", ")} (default:
+                        ${SETTINGS.preset}, else ${DEFAULT_PRESET}; quick: 30,000 images x 3
+                        epochs per candidate, about 5 minutes for the default space on
+                        2 cores; article: hours per candidate)
+  --space NAME          the candidates: ${SEARCH_SPACE_NAMES.join(", ")} (default: the
+                        preset's: ${spacesByPreset()});
+                        wide has 144 candidates: hours
   --target X            test accuracy to reach, as a fraction (default 0.95)
   --epochs N            override the budget's number of epochs
   --train-size N        override the budget's training images
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: scriptArgs(),
     options: {
-      preset: { type: "string", default: "quick" },
+      preset: { type: "string", default: defaultPreset() },
       space: { type: "string" },
       target: { type: "string" },
       epochs: { type: "string" },
@@ -161,6 +162,10 @@ async function main(): Promise<void> {
         `or a wider space.`,
     );
   }
+}
+
+function spacesByPreset(): string {
+  return PRESET_NAMES.map((name) => `${studySettings(name).searchSpace} on ${name}`).join(", ");
 }
 
 if (import.meta.main) await runMain(main);

@@ -19,14 +19,16 @@ import { buildModel, checkModelName, MODEL_NAMES } from "../lib/models/registry.
 import { formatProgress } from "./common/progress.ts";
 import { formatSummary, summarizeModel } from "../lib/models/summary.ts";
 import { formatCount, formatDuration } from "../lib/common/format.ts";
+import { DEFAULT_PRESET, defaultPreset, SETTINGS } from "../lib/common/settings.ts";
 
 const HELP = `Train one MNIST model with the article's schedule (or a smaller preset).
 
 Usage: deno task train -- --model NAME [options]
 
   --model NAME          one of: ${MODEL_NAMES.join(", ")}
-  --preset NAME         one of: ${PRESET_NAMES.join(", ")} (default: quick; "article" is the
-                        full 60,000-image, 20-epoch schedule)
+  --preset NAME         one of: ${PRESET_NAMES.join(", ")} (default: ${SETTINGS.preset},
+                        else ${DEFAULT_PRESET}; "article" is the full 60,000-image, 20-epoch
+                        schedule)
   --epochs N            override the preset's number of epochs
   --batch-size N        override the batch size (article: 16)
   --train-size N        training images, a seeded subset of 60,000
@@ -48,7 +50,7 @@ function parseCommandLine(args: string[]) {
     args,
     options: {
       model: { type: "string" },
-      preset: { type: "string", default: "quick" },
+      preset: { type: "string", default: defaultPreset() },
       epochs: { type: "string" },
       "batch-size": { type: "string" },
       "train-size": { type: "string" },

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { MnistSplit } from "../data/mnist.ts";
 import { checkModelName } from "../models/registry.ts";
+import { SETTINGS } from "../common/settings.ts";
 import { predictInBatches } from "../training/predict.ts";
 import { disposeOptimizer } from "../training/train.ts";
 
@@ -61,7 +62,9 @@ export async function measureTrainingMemory(
   }
   const script = new URL("./memory_child.ts", import.meta.url).pathname;
   const args = ["run", "--allow-read", "--allow-env", script, modelName, String(options.batchSize)];
-  const env: Record<string, string> = options.backend ? { SIZEWISE_BACKEND: options.backend } : {};
+  const env: Record<string, string> = options.backend
+    ? { [SETTINGS.backend]: options.backend }
+    : {};
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     env,
@@ -72,6 +75,15 @@ export async function measureTrainingMemory(
   const text = new TextDecoder().decode(output.stdout).trim().split("\n").at(-1) ?? "";
   if (output.success && text.startsWith("{")) return JSON.parse(text);
   const stderr = new TextDecoder().decode(output.stderr);
+  // The child process knows only the models registered in lib/models/registry.ts itself.
+  const unknown = stderr.match(/Unknown model "[^"]*"/)?.[0];
+  if (unknown) {
+    throw new Error(
+      `Cannot measure the training memory of "${modelName}" in a child process: ${unknown} ` +
+        `there, because registerModel() at run time reaches only this process; add its entry to ` +
+        `MODEL_REGISTRY in lib/models/registry.ts, or measure without memory (memoryBatchSizes: [])`,
+    );
+  }
   const reason = stderr.match(/(RuntimeError|RangeError|Error): [^\n]*/)?.[0] ??
     `exit code ${output.code}`;
   return {

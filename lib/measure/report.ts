@@ -1,5 +1,5 @@
 /** Side-by-side tables of stored runs: accuracy against what each model costs. */
-import { ARTICLE_FIGURES } from "../models/article.ts";
+import { MODEL_REGISTRY } from "../models/registry.ts";
 import type { MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment_costs.ts";
 import { formatCount, formatMB } from "../common/format.ts";
@@ -114,7 +114,9 @@ export function formatArticleComparison(
   const memory = (value: number | null | undefined) =>
     value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(0);
   const lines = rows.map((row) => {
-    const article = ARTICLE_FIGURES[row.model];
+    // The registry entry's figures; none for a model the article does not give (or one that is
+    // not registered, such as a search candidate).
+    const article = MODEL_REGISTRY.find((entry) => entry.name === row.model)?.article;
     return [
       row.model,
       pair(

@@ -4,6 +4,8 @@
  * Every run goes through `runExperiment`, so each batch size's result is stored.
  */
 import { makeConfig, type TrainConfig } from "../training/config.ts";
+import { studySettings } from "../training/presets.ts";
+import { defaultPreset } from "../common/settings.ts";
 import { currentBackend } from "../backend/backend.ts";
 import { findStoredResult, runExperiment } from "./experiment.ts";
 import { initBackend } from "../backend/backend.ts";
@@ -15,8 +17,8 @@ import {
   saveMeasurement,
 } from "../training/results.ts";
 
-/** The batch sizes of the study, 16 (the article's) to 8192, each 8x the one before. */
-export const BATCH_STUDY_SIZES: readonly number[] = [16, 128, 1024, 8192];
+/** The study's batch sizes on the full data: 16 (the article's) to 8192, each 8x the last. */
+export const BATCH_STUDY_SIZES: readonly number[] = studySettings("article").batchStudy.batchSizes;
 
 /**
  * The PyTorch example and its GAP version: both learn within one quick epoch, so the study
@@ -26,22 +28,11 @@ export const BATCH_STUDY_SIZES: readonly number[] = [16, 128, 1024, 8192];
 export const BATCH_STUDY_MODELS: readonly string[] = ["pytorch", "pytorch-gap"];
 
 /**
- * Overrides of each preset for the study: a batch must fit in the training set, so the quick
- * preset trains on 8,192 images (one batch of 8192 per epoch) for one epoch.
+ * The batch sizes of the study on `preset`: its `studies.batchStudy.batchSizes`, each of which
+ * fits the study's training set (16 to 8192 on article and quick, fewer on smoke's 512 images).
  */
-export const BATCH_STUDY_OVERRIDES: Readonly<Record<string, Partial<TrainConfig>>> = {
-  article: {},
-  quick: { trainSize: 8192, testSize: 2000, numEpochs: 1 },
-  smoke: {},
-};
-
-/** The batch sizes that fit a preset's training set (the smoke preset has 512 images). */
 export function batchSizesFor(preset: string): number[] {
-  const { trainSize } = makeConfig("small-net", {
-    preset,
-    overrides: BATCH_STUDY_OVERRIDES[preset] ?? {},
-  });
-  return preset === "smoke" ? [16, 64, 256] : BATCH_STUDY_SIZES.filter((b) => b <= trainSize);
+  return studySettings(preset).batchStudy.batchSizes;
 }
 
 /** How the learning rate follows the batch size. */
@@ -119,7 +110,7 @@ export interface BatchRun {
 
 /** Options of `runBatchStudy`. */
 export interface BatchStudyOptions {
-  /** Default "quick" (with `BATCH_STUDY_OVERRIDES`). */
+  /** Default `defaultPreset()`, with its `studies.batchStudy.overrides`. */
   preset?: string;
   /** Overrides on top of the preset's, the same for every run; not `model` or `batchSize`. */
   overrides?: Partial<Omit<TrainConfig, "model" | "batchSize">>;
@@ -139,11 +130,9 @@ export function batchStudyConfig(
   batchSize: number,
   options: Pick<BatchStudyOptions, "preset" | "overrides" | "scaling"> = {},
 ): TrainConfig {
-  const preset = options.preset ?? "quick";
-  const base = makeConfig(model, {
-    preset,
-    overrides: { ...BATCH_STUDY_OVERRIDES[preset], ...options.overrides },
-  });
+  const preset = options.preset ?? defaultPreset();
+  const study = studySettings(preset).batchStudy.overrides;
+  const base = makeConfig(model, { preset, overrides: { ...study, ...options.overrides } });
   const learningRate = scaledLearningRate(batchSize, {
     ...options.scaling,
     baseLearningRate: base.learningRate,
@@ -152,7 +141,7 @@ export function batchStudyConfig(
   return makeConfig(model, {
     preset,
     overrides: {
-      ...BATCH_STUDY_OVERRIDES[preset],
+      ...study,
       ...options.overrides,
       batchSize,
       learningRate,

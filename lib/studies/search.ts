@@ -7,6 +7,7 @@
  */
 import { initBackend } from "../backend/backend.ts";
 import { checkConfig, makeConfig, type TrainConfig } from "../training/config.ts";
+import { studySettings } from "../training/presets.ts";
 import { median } from "../measure/cost.ts";
 import { currentBackend } from "../backend/backend.ts";
 import { type ExperimentOptions, loadExperimentData, storedOrTrained } from "./experiment.ts";
@@ -81,66 +82,32 @@ export const SEARCH_SPACES: Readonly<Record<string, Readonly<SearchSpace>>> = {
 /** The search space names. */
 export const SEARCH_SPACE_NAMES: readonly string[] = Object.keys(SEARCH_SPACES);
 
-/**
- * The training budget of every candidate, per preset, as overrides of the preset (see
- * `searchBudget`). Measured on MNIST with Small Net's family (2-core machine, wasm):
- * - The article's learning rate, 5e-3, is tuned for 75,000 steps; with a few thousand steps
- *   tiny nets barely move (Small Net after 3 epochs of 10,000 images: 41% at 5e-3, 52% at
- *   0.02, 73% at 0.05, 81% at 0.1). 0.2 made accuracy jump back and forth and 0.4 diverged,
- *   so the budget uses 0.1, the largest rate that trained every candidate we tried steadily
- *   (with and without BatchNorm), and drops it to 0.01 for the last epoch to settle.
- * - 30,000 images for 3 epochs (90,000 image views, 7% of the article's 1.2 million): here
- *   8 -> 16 filters with a 5x5 first kernel (1,562 parameters) reached 95.4% and 5 -> 32
- *   (1,942) 95.7%, while Small Net (518) reached 88.6%: tiny nets need far more steps.
- * - All 10,000 test images: at 95% a 2,000-image test set has a standard error of 0.5
- *   points, too coarse for a pass/fail line.
- */
-export const SEARCH_BUDGETS: Readonly<Record<string, Partial<TrainConfig>>> = {
-  article: {},
-  quick: {
-    trainSize: 30_000,
-    testSize: 10_000,
-    numEpochs: 3,
-    learningRate: 0.1,
-    learningRateDrops: [{ fromEpoch: 3, learningRate: 0.01 }],
-  },
-  smoke: {
-    trainSize: 256,
-    testSize: 128,
-    evalBatchSize: 128,
-    numEpochs: 2,
-    learningRate: 0.1,
-    learningRateDrops: [],
-  },
-};
-
 /** A training budget: a config without the model, which the search fills in per candidate. */
 export type SearchBudget = Omit<TrainConfig, "model">;
 
-/** The budget of `preset` ("smoke", "quick" or "article"), with `overrides` on top, checked. */
+/**
+ * The budget of every candidate on `preset`: the preset's `studies.searchBudget` (see
+ * lib/training/presets.ts, where the numbers are explained), with `overrides` on top, checked.
+ */
 export function searchBudget(
   preset: string,
   options: { overrides?: Partial<SearchBudget> } = {},
 ): SearchBudget {
-  if (!Object.hasOwn(SEARCH_BUDGETS, preset)) {
-    throw new Error(
-      `Unknown preset "${preset}"; choose one of: ${Object.keys(SEARCH_BUDGETS).join(", ")}`,
-    );
-  }
+  const { searchBudget } = studySettings(preset);
   // An override given as undefined ("not given", e.g. from a CLI) keeps the budget's value.
   const overrides = Object.fromEntries(
     Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined),
   );
   const { model: _, ...budget } = makeConfig("small-net", {
     preset,
-    overrides: { ...SEARCH_BUDGETS[preset], ...overrides },
+    overrides: { ...searchBudget, ...overrides },
   });
   return budget;
 }
 
-/** The search space that goes with a preset: "smoke" for smoke, else "default". */
+/** The search space that goes with a preset: its `studies.searchSpace`. */
 export function searchSpaceFor(preset: string): SearchSpace {
-  return cloneSpace(SEARCH_SPACES[preset === "smoke" ? "smoke" : "default"]);
+  return searchSpaceNamed(studySettings(preset).searchSpace);
 }
 
 /** The search space called `name`; an unknown name is an error that lists the known ones. */

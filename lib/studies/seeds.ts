@@ -7,6 +7,7 @@
 import { makeConfig, type TrainConfig } from "../training/config.ts";
 import { findStoredResult, runExperiment } from "./experiment.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
+import { defaultPreset } from "../common/settings.ts";
 
 /** The cheaper models of the article, the ones a seed study can afford. */
 export const SEED_STUDY_MODELS: readonly string[] = ["pytorch", "pytorch-gap", "small-net"];
@@ -67,7 +68,7 @@ export interface SeedStudy {
 
 /** Options of `runSeedStudy`. */
 export interface SeedStudyOptions {
-  /** The preset every run uses (see `PRESETS`). Default "quick". */
+  /** The preset every run uses (see `PRESET_SETTINGS`). Default `defaultPreset()`. */
   preset?: string;
   /** Overrides of the preset, the same for every run; not `model` or `seed`. */
   overrides?: Partial<Omit<TrainConfig, "model" | "seed">>;
@@ -94,7 +95,7 @@ export async function runSeedStudy(
   if (new Set(seeds).size !== seeds.length) {
     throw new Error(`The seeds must differ, got ${seeds.join(", ")}`);
   }
-  const preset = options.preset ?? "quick";
+  const preset = options.preset ?? defaultPreset();
   // Every config is built (and so checked) before the first run starts.
   const configs = seeds.map((seed) =>
     models.map((model) => makeConfig(model, { preset, overrides: { ...options.overrides, seed } }))

@@ -1,8 +1,9 @@
 /**
- * One typed configuration per training run, with the article's schedule as the default
- * preset and smaller presets made by spreading overrides over it.
+ * One typed configuration per training run: the article's schedule, with the presets of
+ * lib/training/presets.ts spread over it as overrides.
  */
 import { checkModelName } from "../models/registry.ts";
+import { PRESET_SETTINGS, presetSettings } from "./presets.ts";
 
 /** A drop of the learning rate: from `fromEpoch` (1-based) on, use `learningRate`. */
 export interface LearningRateDrop {
@@ -62,33 +63,26 @@ export const ARTICLE_CONFIG: Readonly<Omit<TrainConfig, "model">> = {
   evalBatchSize: 1000,
 };
 
-/** Named presets: the article's schedule and smaller runs that keep everything else. */
-export const PRESETS: Readonly<Record<string, Partial<TrainConfig>>> = {
-  /** The article's full experiment: hours per model on a CPU. */
-  article: {},
-  /** Minutes: enough to see every model learn and compare them roughly. */
-  quick: { trainSize: 6000, testSize: 2000, numEpochs: 2 },
-  /** Seconds: the real code path on tiny data, for tests and CI. */
-  smoke: { trainSize: 512, testSize: 256, numEpochs: 1, evalBatchSize: 256 },
-};
+/** The training part of each preset (see `PRESET_SETTINGS`): overrides of `ARTICLE_CONFIG`. */
+export const PRESETS: Readonly<Record<string, Partial<TrainConfig>>> = Object.fromEntries(
+  Object.entries(PRESET_SETTINGS).map(([name, settings]) => [name, settings.training]),
+);
 
-/** The preset names. */
-export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);
+export { PRESET_NAMES } from "./presets.ts";
 
-/** Builds a checked config for `model` from a preset (default "article") and overrides. */
+/**
+ * Builds a checked config for `model`: the article's schedule (`ARTICLE_CONFIG`), shrunk by
+ * `preset` when one is named (tasks and notebooks name `defaultPreset()` or the user's),
+ * then `overrides`. An unknown preset is an error listing the known ones.
+ */
 export function makeConfig(
   model: string,
   options: { preset?: string; overrides?: Partial<TrainConfig> } = {},
 ): TrainConfig {
-  const presetName = options.preset ?? "article";
-  if (!Object.hasOwn(PRESETS, presetName)) {
-    throw new Error(
-      `Unknown preset "${presetName}"; choose one of: ${PRESET_NAMES.join(", ")}`,
-    );
-  }
+  const preset = options.preset === undefined ? {} : presetSettings(options.preset).training;
   const config: TrainConfig = {
     ...ARTICLE_CONFIG,
-    ...PRESETS[presetName],
+    ...preset,
     ...withoutUndefined(options.overrides ?? {}),
     model,
   };

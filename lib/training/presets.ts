@@ -1,0 +1,128 @@
+/**
+ * The presets: one entry per preset holding everything that changes with it, the training
+ * run's size and what every study does on it (search space and budget, batch-size study,
+ * seeds, the large memory batch). Code reads `presetSettings(name)` instead of testing which
+ * preset it is on, so adding a preset is one entry here. The default preset is named in
+ * lib/common/settings.ts.
+ */
+import type { TrainConfig } from "./config.ts";
+
+/** What the studies do on one preset. */
+export interface StudySettings {
+  /** The search space `deno task search` tries by default (a name of `SEARCH_SPACES`). */
+  searchSpace: string;
+  /** The smaller space notebook 8 trains while you watch (a name of `SEARCH_SPACES`). */
+  searchTourSpace: string;
+  /** The training budget of every search candidate, as overrides of the preset's training. */
+  searchBudget: Partial<TrainConfig>;
+  /** The batch-size study (notebook 9). */
+  batchStudy: {
+    /** The batch sizes tried; each must fit in the study's training set. */
+    batchSizes: number[];
+    /** Overrides of the preset's training for the study (images, epochs). */
+    overrides: Partial<TrainConfig>;
+  };
+  /** The seeds of the seed study; seed 0 is every other notebook's run. */
+  seeds: number[];
+  /** The large batch at which training memory is measured beside batch 16. */
+  largeMemoryBatch: number;
+}
+
+/** One preset: what it is for, its training run, and its studies. */
+export interface PresetSettings {
+  /** One line: what the preset is for. */
+  description: string;
+  /** Overrides of the article's schedule (`ARTICLE_CONFIG`) for every training run. */
+  training: Partial<TrainConfig>;
+  studies: StudySettings;
+}
+
+// The search budgets below were measured on MNIST with Small Net's family (2-core machine, wasm):
+// - The article's learning rate, 5e-3, is tuned for 75,000 steps; with a few thousand steps
+//   tiny nets barely move (Small Net after 3 epochs of 10,000 images: 41% at 5e-3, 52% at
+//   0.02, 73% at 0.05, 81% at 0.1). 0.2 made accuracy jump back and forth and 0.4 diverged,
+//   so the budget uses 0.1, the largest rate that trained every candidate we tried steadily
+//   (with and without BatchNorm), and drops it to 0.01 for the last epoch to settle.
+// - 30,000 images for 3 epochs (90,000 image views, 7% of the article's 1.2 million): here
+//   8 -> 16 filters with a 5x5 first kernel (1,562 parameters) reached 95.4% and 5 -> 32
+//   (1,942) 95.7%, while Small Net (518) reached 88.6%: tiny nets need far more steps.
+// - All 10,000 test images: at 95% a 2,000-image test set has a standard error of 0.5
+//   points, too coarse for a pass/fail line.
+
+/** The article's batch sizes for the batch study: 16 (the article's) to 8192, each 8x the last. */
+const ARTICLE_BATCH_SIZES = [16, 128, 1024, 8192];
+
+/** The presets by name. */
+export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>> = {
+  article: {
+    description: "the article's full experiment: hours per model on a CPU",
+    training: {},
+    studies: {
+      searchSpace: "default",
+      searchTourSpace: "tour",
+      searchBudget: {}, // the article's schedule per candidate
+      batchStudy: { batchSizes: ARTICLE_BATCH_SIZES, overrides: {} },
+      seeds: [0, 1, 2],
+      largeMemoryBatch: 8192, // the article's
+    },
+  },
+  quick: {
+    description: "minutes: enough to see every model learn and compare them roughly",
+    training: { trainSize: 6000, testSize: 2000, numEpochs: 2 },
+    studies: {
+      searchSpace: "default",
+      searchTourSpace: "tour",
+      searchBudget: {
+        trainSize: 30_000,
+        testSize: 10_000,
+        numEpochs: 3,
+        learningRate: 0.1,
+        learningRateDrops: [{ fromEpoch: 3, learningRate: 0.01 }],
+      },
+      // A batch must fit in the training set: 8,192 images (one batch of 8192), one epoch.
+      batchStudy: {
+        batchSizes: ARTICLE_BATCH_SIZES,
+        overrides: { trainSize: 8192, testSize: 2000, numEpochs: 1 },
+      },
+      seeds: [0, 1, 2],
+      largeMemoryBatch: 8192,
+    },
+  },
+  smoke: {
+    description: "seconds: the real code path on tiny data, for tests and CI",
+    training: { trainSize: 512, testSize: 256, numEpochs: 1, evalBatchSize: 256 },
+    studies: {
+      searchSpace: "smoke",
+      searchTourSpace: "smoke",
+      searchBudget: {
+        trainSize: 256,
+        testSize: 128,
+        evalBatchSize: 128,
+        numEpochs: 2,
+        learningRate: 0.1,
+        learningRateDrops: [],
+      },
+      // The smoke preset's 512 images hold batches up to 512.
+      batchStudy: { batchSizes: [16, 64, 256], overrides: {} },
+      seeds: [0, 1],
+      largeMemoryBatch: 512, // stays fast in CI
+    },
+  },
+};
+
+/** The preset names. */
+export const PRESET_NAMES: readonly string[] = Object.keys(PRESET_SETTINGS);
+
+/** The settings of preset `name` (a copy); an unknown name is an error listing the known ones. */
+export function presetSettings(name: string): PresetSettings {
+  if (!Object.hasOwn(PRESET_SETTINGS, name)) {
+    throw new Error(`Unknown preset "${name}"; choose one of: ${PRESET_NAMES.join(", ")}`);
+  }
+  // A copy, so a caller that edits what it gets changes no preset.
+  return structuredClone(PRESET_SETTINGS[name]) as PresetSettings;
+}
+
+/** What the studies do on preset `name` (e.g. `studySettings(PRESET).seeds` in a notebook). */
+export function studySettings(name: string): StudySettings {
+  return presetSettings(name).studies;
+}
