@@ -22,7 +22,7 @@ import {
   formatTradeOffs,
 } from "../lib/measure/report.ts";
 import { reproductionModels } from "../lib/studies/reproduction.ts";
-import { plotAccuracyVsParams, plotCostBars, svgToString } from "../lib/plots/plots.ts";
+import { plotAccuracyVsParams, plotCostBars, svgToString } from "../lib/plots/mod.ts";
 
 await initBackend("wasm");
 
