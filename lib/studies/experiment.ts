@@ -123,11 +123,17 @@ export async function loadExperimentData(config: TrainConfig, data?: Mnist): Pro
     trainSize: config.trainSize,
     testSize: config.testSize,
     seed: config.seed,
+    validationSize: config.validationSize,
   });
-  if (loaded.train.count !== config.trainSize || loaded.test.count !== config.testSize) {
+  const validationSize = config.validationSize ?? 0;
+  if (
+    loaded.train.count !== config.trainSize || loaded.test.count !== config.testSize ||
+    (loaded.validation?.count ?? 0) !== validationSize
+  ) {
     throw new Error(
-      `The data given has ${loaded.train.count} training and ${loaded.test.count} test images, ` +
-        `the config asks for ${config.trainSize} and ${config.testSize}; load it with the same sizes`,
+      `The data given has ${loaded.train.count} training, ${loaded.test.count} test and ` +
+        `${loaded.validation?.count ?? 0} validation images, the config asks for ` +
+        `${config.trainSize}, ${config.testSize} and ${validationSize}; load it with the same sizes`,
     );
   }
   return loaded;

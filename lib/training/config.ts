@@ -40,6 +40,12 @@ export interface TrainConfig {
    * keep their keys; 2 changes the dropout masks and float rounding, hence the key.
    */
   workers?: number;
+  /**
+   * Training images held out as a validation split (lib/data/mnist.ts: the same images for
+   * every seed), on which studies choose; `trainSize` then counts from the rest. Left out for
+   * none, so results stored before it existed keep their keys.
+   */
+  validationSize?: number;
 }
 
 /** MNIST's sizes, the upper bounds of `trainSize` and `testSize`. */
@@ -89,6 +95,7 @@ export function makeConfig(
   // A fresh copy of the drops, so editing one config never changes the presets or another.
   config.learningRateDrops = config.learningRateDrops.map((drop) => ({ ...drop }));
   if (config.workers === 1) delete config.workers;
+  if (config.validationSize === 0) delete config.validationSize;
   return checkConfig(config);
 }
 
@@ -98,6 +105,16 @@ export function checkConfig(config: TrainConfig): TrainConfig {
   requirePositiveInteger("numEpochs", config.numEpochs);
   requirePositiveInteger("batchSize", config.batchSize);
   requirePositiveInteger("evalBatchSize", config.evalBatchSize);
+  if (config.validationSize !== undefined) {
+    requirePositiveInteger("validationSize", config.validationSize, MNIST_TRAIN_SIZE - 1);
+    if (config.trainSize > MNIST_TRAIN_SIZE - config.validationSize) {
+      throw new Error(
+        `trainSize ${config.trainSize} and validationSize ${config.validationSize} add up to ` +
+          `more than the ${MNIST_TRAIN_SIZE} training images MNIST has; use at most ` +
+          `${MNIST_TRAIN_SIZE - config.validationSize} for training`,
+      );
+    }
+  }
   requirePositiveInteger("trainSize", config.trainSize, MNIST_TRAIN_SIZE);
   requirePositiveInteger("testSize", config.testSize, MNIST_TEST_SIZE);
   if (config.batchSize > config.trainSize) {

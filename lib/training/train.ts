@@ -26,6 +26,9 @@ export interface EpochMetrics {
   trainLoss: number;
   testLoss: number;
   testAccuracy: number;
+  /** On the validation split, when the run holds one out (`config.validationSize`). */
+  validationLoss?: number;
+  validationAccuracy?: number;
   /** Wall time of the epoch's training steps, evaluation excluded. */
   trainSeconds: number;
   evalSeconds: number;
@@ -60,10 +63,13 @@ export interface TrainOptions {
   resumeFrom?: Checkpoint;
 }
 
-/** Trains `model` in place on `data.train`, evaluating on `data.test` after every epoch. */
+/**
+ * Trains `model` in place on `data.train`, evaluating on `data.test` (and on
+ * `data.validation`, when given) after every epoch.
+ */
 export async function trainModel(
   model: tf.LayersModel,
-  data: { train: MnistSplit; test: MnistSplit },
+  data: { train: MnistSplit; test: MnistSplit; validation?: MnistSplit },
   options: TrainOptions,
 ): Promise<EpochMetrics[]> {
   const { config } = options;
@@ -128,12 +134,18 @@ export async function trainModel(
       const trainSeconds = (performance.now() - started) / 1000;
       const evalStarted = performance.now();
       const test = evaluateModel(model, data.test, { batchSize: config.evalBatchSize });
+      const validation = data.validation &&
+        evaluateModel(model, data.validation, { batchSize: config.evalBatchSize });
       const metrics: EpochMetrics = {
         epoch,
         learningRate,
         trainLoss: lossSum / numBatches,
         testLoss: test.loss,
         testAccuracy: test.accuracy,
+        ...(validation && {
+          validationLoss: validation.loss,
+          validationAccuracy: validation.accuracy,
+        }),
         trainSeconds,
         evalSeconds: (performance.now() - evalStarted) / 1000,
       };
