@@ -3,6 +3,7 @@ import { ARTICLE_FIGURES } from "../models/article.ts";
 import type { MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment_costs.ts";
 import { formatCount, formatMB } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 type Result = ExperimentOutcome["result"];
 
@@ -71,11 +72,7 @@ export function formatComparison(rows: ComparisonRow[]): string {
       return value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(1);
     }),
   ]);
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
-    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
-  ].join("\n");
+  return formatTable(header, lines, { align: header.map((_, i) => (i === 0 ? "l" : "r")) });
 }
 
 /** Replaces the rows' memory figures with separately stored measurements, by model. */
@@ -132,11 +129,7 @@ export function formatArticleComparison(
       ),
     ];
   });
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
-    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
-  ].join("\n");
+  return formatTable(header, lines, { align: header.map((_, i) => (i === 0 ? "l" : "r")) });
 }
 
 /**
@@ -147,19 +140,26 @@ export function formatTradeOffs(rows: ComparisonRow[]): string {
   const best = rows.reduce((a, b) => (b.testAccuracy > a.testAccuracy ? b : a));
   const times = (ours: number, theirs: number) =>
     ours >= theirs ? `${(ours / theirs).toFixed(1)}x more` : `${(theirs / ours).toFixed(1)}x less`;
-  const lines = rows.filter((row) => row !== best).map((row) =>
-    `| ${row.model} | ${((best.testAccuracy - row.testAccuracy) * 100).toFixed(2)} points | ` +
-    `${times(row.trainableParams, best.trainableParams)} | ` +
-    `${times(row.trainSecondsPerFullEpoch, best.trainSecondsPerFullEpoch)} | ` +
-    `${times(row.inferenceSecondsFullTestSet, best.inferenceSecondsFullTestSet)} | ` +
-    `${times(row.weightMB, best.weightMB)} |`
-  );
+  const lines = rows.filter((row) => row !== best).map((row) => [
+    row.model,
+    `${((best.testAccuracy - row.testAccuracy) * 100).toFixed(2)} points`,
+    times(row.trainableParams, best.trainableParams),
+    times(row.trainSecondsPerFullEpoch, best.trainSecondsPerFullEpoch),
+    times(row.inferenceSecondsFullTestSet, best.inferenceSecondsFullTestSet),
+    times(row.weightMB, best.weightMB),
+  ]);
+  const header = [
+    "model",
+    "accuracy given up",
+    "parameters",
+    "training time",
+    "inference time",
+    "weight size",
+  ];
   return [
     `Compared with the most accurate model, **${best.model}** ` +
     `(${(best.testAccuracy * 100).toFixed(2)}%):`,
     "",
-    "| model | accuracy given up | parameters | training time | inference time | weight size |",
-    "|---|--:|--:|--:|--:|--:|",
-    ...lines,
+    formatTable(header, lines, { align: ["l", "r", "r", "r", "r", "r"] }),
   ].join("\n");
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { formatCount, formatMB } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** One layer of a summary. */
 export interface LayerRow {
@@ -53,18 +54,31 @@ export function summarizeModel(model: tf.LayersModel): ModelSummary {
 
 /** Renders a summary as a Markdown table with a totals line (readable as plain text too). */
 export function formatSummary(summary: ModelSummary): string {
-  const header = "| layer | type | output shape | trainable | non-trainable | MACs/image |";
-  const rule = "|---|---|---|--:|--:|--:|";
-  const lines = summary.rows.map((row) =>
-    `| ${row.name} | ${row.type} | ${row.outputShape.join("x")} | ` +
-    `${formatCount(row.trainableParams)} | ${formatCount(row.nonTrainableParams)} | ` +
-    `${formatCount(row.macs)} |`
+  const table = formatTable(
+    ["layer", "type", "output shape", "trainable", "non-trainable", "MACs/image"],
+    [
+      ...summary.rows.map((row) => [
+        row.name,
+        row.type,
+        row.outputShape.join("x"),
+        formatCount(row.trainableParams),
+        formatCount(row.nonTrainableParams),
+        formatCount(row.macs),
+      ]),
+      [
+        "**total**",
+        "",
+        "",
+        `**${formatCount(summary.trainableParams)}**`,
+        `**${formatCount(summary.nonTrainableParams)}**`,
+        `**${formatCount(summary.macs)}**`,
+      ],
+    ],
+    { align: ["l", "l", "l", "r", "r", "r"] },
   );
-  const total = `| **total** | | | **${formatCount(summary.trainableParams)}** | ` +
-    `**${formatCount(summary.nonTrainableParams)}** | **${formatCount(summary.macs)}** |`;
   const size = `Weights: ${formatCount(summary.weightBytes)} bytes = ` +
     `${formatMB(summary.weightMB)} MB as float32.`;
-  return [`**${summary.name}**`, "", header, rule, ...lines, total, "", size].join("\n");
+  return [`**${summary.name}**`, "", table, "", size].join("\n");
 }
 
 /** The layer with the most trainable parameters, and its share of the model's. */

@@ -15,6 +15,7 @@ import { buildSmallConvNet, smallConvNetName, type SmallConvNetSpec } from "../m
 import { defaultResultsDir, loadResult, resultKey, type RunResult } from "../training/results.ts";
 import { summarizeModel } from "../models/summary.ts";
 import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** The values to try for each part of a `SmallConvNetSpec`; the search tries every combination. */
 export interface SearchSpace {
@@ -432,19 +433,29 @@ export function candidateLabel(spec: SmallConvNetSpec): string {
 
 /** A Markdown table of candidates: name, filters, kernel, parameters, accuracy, pass or not. */
 export function formatCandidates(candidates: SearchCandidate[]): string {
-  const lines = [
-    "| candidate | filters | first kernel | BatchNorm | activation | parameters | test accuracy | reaches target |",
-    "|---|---|---|---|---|--:|--:|:-:|",
-  ];
-  for (const c of candidates) {
-    lines.push(
-      `| ${c.name} | ${c.spec.filters1} → ${c.spec.filters2} | ` +
-        `${c.spec.kernelSize}x${c.spec.kernelSize} | ${c.spec.batchNorm ? "yes" : "no"} | ` +
-        `${c.spec.activation} | ${formatCount(c.params)} | ${(c.accuracy * 100).toFixed(2)}% | ` +
-        `${c.passes ? "yes" : "no"} |`,
-    );
-  }
-  return lines.join("\n");
+  return formatTable(
+    [
+      "candidate",
+      "filters",
+      "first kernel",
+      "BatchNorm",
+      "activation",
+      "parameters",
+      "test accuracy",
+      "reaches target",
+    ],
+    candidates.map((c) => [
+      c.name,
+      `${c.spec.filters1} → ${c.spec.filters2}`,
+      `${c.spec.kernelSize}x${c.spec.kernelSize}`,
+      c.spec.batchNorm ? "yes" : "no",
+      c.spec.activation,
+      formatCount(c.params),
+      `${(c.accuracy * 100).toFixed(2)}%`,
+      c.passes ? "yes" : "no",
+    ]),
+    { align: ["l", "l", "l", "l", "l", "r", "r", "c"] },
+  );
 }
 
 /** The folder of the search's candidates inside a results store. */
