@@ -1,6 +1,6 @@
 import { assertEquals } from "./assert.ts";
 import { MNIST_TRAIN_SIZE } from "../lib/training/config.ts";
-import { ARTICLE_FIGURES, RULE_OF_THUMB } from "../lib/models/article.ts";
+import { ARTICLE_FIGURES, formatRuleOfThumb, RULE_OF_THUMB } from "../lib/models/article.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
 import { summarizeModel } from "../lib/models/summary.ts";
 import { initBackend } from "../lib/backend/backend.ts";
@@ -42,4 +42,19 @@ Deno.test("ruleOfThumbPosition() places counts below, inside and above 784 to 60
   assertEquals(ruleOfThumbPosition(21_840), "inside");
   assertEquals(ruleOfThumbPosition(60_000), "inside");
   assertEquals(ruleOfThumbPosition(669_706), "above");
+});
+
+Deno.test("formatRuleOfThumb() places each model against the band, with its accuracy and run", () => {
+  const table = formatRuleOfThumb([
+    { model: "small-net", params: 518, accuracy: 0.9273, from: "full schedule" },
+    { model: "pytorch", params: 21_840, accuracy: 0.9, from: "quick" },
+    { model: "keras-cnn", params: 1_199_882, accuracy: 0.99, from: "quick" },
+  ]);
+  assertEquals(table.split("\n"), [
+    "| model | parameters | against the band | accuracy | from |",
+    "| :- | -: | :- | -: | :- |",
+    "| small-net | 518 | below | 92.73% | full schedule |",
+    "| pytorch | 21,840 | inside | 90.00% | quick |",
+    "| keras-cnn | 1,199,882 | above | 99.00% | quick |",
+  ]);
 });

@@ -1,5 +1,6 @@
 /** Side-by-side tables of stored runs: accuracy against what each model costs. */
 import { ARTICLE_FIGURES } from "../models/article.ts";
+import { MODEL_REGISTRY } from "../models/registry.ts";
 import type { MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment_costs.ts";
 import { formatCount, formatMB } from "../common/format.ts";
@@ -162,4 +163,44 @@ export function formatTradeOffs(rows: ComparisonRow[]): string {
     "",
     formatTable(header, lines, { align: ["l", "r", "r", "r", "r", "r"] }),
   ].join("\n");
+}
+
+/** A figure the article gives per model, as `articleReference` reads it. */
+export type ArticleFigureName =
+  | "testAccuracy"
+  | "testLoss"
+  | "trainableParams"
+  | "weightMB"
+  | "cpuSecondsPerEpoch"
+  | "cpuInferenceSeconds"
+  | "gpuMemoryMB";
+
+/**
+ * The article's value of `figure` for each registered model that has one (in the registry's
+ * order), as chart reference marks. "gpuMemoryMB" needs the `batchSize`: the article
+ * measured 16 and 8192, so any other batch size has no figures.
+ */
+export function articleReference(
+  figure: ArticleFigureName,
+  options: { batchSize?: number } = {},
+): { model: string; value: number }[] {
+  if (figure === "gpuMemoryMB" && options.batchSize === undefined) {
+    throw new Error(
+      'articleReference("gpuMemoryMB") needs a batchSize: 16 or 8192, the ones the article measured',
+    );
+  }
+  const valueOf = (entry: (typeof MODEL_REGISTRY)[number]): number | undefined => {
+    const article = entry.article;
+    if (figure !== "gpuMemoryMB") return article?.[figure];
+    const memory = article?.gpuMemoryMB;
+    return options.batchSize === 16
+      ? memory?.batch16
+      : options.batchSize === 8192
+      ? memory?.batch8192
+      : undefined;
+  };
+  return MODEL_REGISTRY.flatMap((entry) => {
+    const value = valueOf(entry);
+    return value === undefined ? [] : [{ model: entry.name, value }];
+  });
 }

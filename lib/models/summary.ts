@@ -81,6 +81,47 @@ export function formatSummary(summary: ModelSummary): string {
   return [`**${summary.name}**`, "", table, "", size].join("\n");
 }
 
+/**
+ * A Markdown table with one line per model: parameters, MACs per image, float32 weight size,
+ * and the layer holding the most parameters with its share.
+ */
+export function formatModelOverview(summaries: ModelSummary[]): string {
+  return formatTable(
+    ["model", "parameters", "MACs per image", "weights (float32)", "largest layer", "its share"],
+    summaries.map((summary) => {
+      const { row, share } = largestLayer(summary);
+      return [
+        summary.name,
+        formatCount(summary.trainableParams),
+        formatCount(summary.macs),
+        `${formatMB(summary.weightMB)} MB`,
+        `${row.name} (${row.type})`,
+        `${(share * 100).toFixed(0)}%`,
+      ];
+    }),
+    { align: ["l", "r", "r", "r", "l", "r"] },
+  );
+}
+
+/**
+ * A Markdown table of variants of one model that differ in their first layer: that layer's
+ * trainable parameters and the model's total, one line per variant (named by its key).
+ */
+export function formatFirstLayerVariants(
+  variants: Record<string, ModelSummary>,
+  options: { label?: string } = {},
+): string {
+  return formatTable(
+    [options.label ?? "first layer", "its parameters", "model total"],
+    Object.entries(variants).map(([label, summary]) => [
+      label,
+      formatCount(summary.rows[0].trainableParams),
+      `**${formatCount(summary.trainableParams)}**`,
+    ]),
+    { align: ["l", "r", "r"] },
+  );
+}
+
 /** The layer with the most trainable parameters, and its share of the model's. */
 export function largestLayer(summary: ModelSummary): { row: LayerRow; share: number } {
   const row = summary.rows.reduce((best, row) =>
