@@ -8,6 +8,7 @@ import { measureInference, measureStepMemory } from "./cost.ts";
 import type { Mnist } from "../data/mnist.ts";
 import { buildModel } from "../models/registry.ts";
 import { trainModel } from "../training/train.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** One model's speed on one backend. */
 export interface SpeedFigures {
@@ -121,9 +122,21 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
   const seconds = (value: number | undefined, digits = 1) =>
     value === undefined ? "-" : value.toFixed(digits);
   const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "-");
-  const header = "| model | backend | cores | batch | s/epoch | PyTorch 1 thread | ratio | " +
-    "PyTorch, as many threads | ratio | inference 10k s | PyTorch | ratio | training memory MB |";
-  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
+  const header = [
+    "model",
+    "backend",
+    "cores",
+    "batch",
+    "s/epoch",
+    "PyTorch 1 thread",
+    "ratio",
+    "PyTorch, as many threads",
+    "ratio",
+    "inference 10k s",
+    "PyTorch",
+    "ratio",
+    "training memory MB",
+  ];
   const rows = ours.map((figures) => {
     const one = peerFor(figures, 1);
     const same = figures.workers > 1 ? peerFor(figures, figures.workers) : undefined;
@@ -143,7 +156,7 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
       figures.trainingPeakBytes === undefined
         ? "-"
         : (figures.trainingPeakBytes / 2 ** 20).toFixed(1),
-    ].join(" | ");
+    ];
   });
-  return [header, rule, ...rows.map((row) => `| ${row} |`)].join("\n");
+  return formatTable(header, rows, { align: header.map((_, i) => (i < 2 ? "l" : "r")) });
 }
