@@ -6,6 +6,7 @@ import { loadTrainedModel } from "../lib/training/trained_model.ts";
 import {
   findStoredResult,
   measureTrainingMemoryStored,
+  modelSpecSha256,
   runExperiment,
 } from "../lib/studies/experiment.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
@@ -126,9 +127,13 @@ Deno.test("measureTrainingMemoryStored() measures once, then reads the stored fi
     assertEquals(files, ["memory_small-net_wasm_batch32.json"]);
     // A planted figure proves the second call reads the store instead of measuring.
     const planted = { ...first, peakBytes: 123 };
+    const { measuredFrom } = JSON.parse(
+      await Deno.readTextFile(`${resultsDir}/measurements/${files[0]}`),
+    );
+    assertEquals(measuredFrom, await modelSpecSha256("small-net"));
     await Deno.writeTextFile(
       `${resultsDir}/measurements/${files[0]}`,
-      JSON.stringify({ schemaVersion: 1, value: planted }),
+      JSON.stringify({ schemaVersion: 1, measuredFrom, value: planted }),
     );
     assertEquals(
       await measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir }),
@@ -153,12 +158,22 @@ Deno.test("loadReproduction() finds full-schedule results by model and leaves ou
     const { resultKey, saveResult } = await import("../lib/training/results.ts");
     const article = makeConfig("small-net");
     const key = await resultKey(article, "wasm");
+    // A whole result (one entry per epoch): the store refuses anything less on reading.
+    const history = Array.from({ length: article.numEpochs }, (_, i) => ({
+      epoch: i + 1,
+      learningRate: 0.005,
+      trainLoss: 1,
+      testLoss: 1,
+      testAccuracy: 0.5,
+      trainSeconds: 1,
+      evalSeconds: 1,
+    }));
     await saveResult(resultsDir, {
       key,
       config: article,
       runtime: { backend: "wasm" },
       finishedAt: "2026-11-29T00:00:00Z",
-      history: [],
+      history,
       costs: {},
     }, {});
     const found = await loadReproduction({ resultsDir });
