@@ -14,6 +14,12 @@ import {
   type RunResult,
   saveMeasurement,
 } from "../training/results.ts";
+import {
+  requireFinite,
+  requireRecord,
+  requireSha256,
+  requireString,
+} from "../training/store_schema.ts";
 import { formatCount, formatMB } from "../common/format.ts";
 import { type LatencyMeasurement, measureLatency } from "./latency.ts";
 import { evaluateQuantized, type Precision, PRECISIONS } from "./quantize.ts";
@@ -24,10 +30,13 @@ export * from "./latency.ts";
 export * from "./low_precision.ts";
 export * from "./quantize.ts";
 
+/** A trained model's deployment figures. */
 export interface DeploymentRow {
   model: string;
   /** The stored result these figures come from. */
   key: string;
+  /** SHA-256 of the weights measured (the result's `weightsSha256`): other weights, other row. */
+  weightsSha256: string;
   backend: string;
   trainableParams: number;
   macsPerImage: number;
@@ -43,13 +52,15 @@ export interface DeploymentRow {
 }
 
 /** Bump when `DeploymentRow` changes shape: older stored rows are then measured again. */
-const DEPLOYMENT_VERSION = 1;
+const DEPLOYMENT_VERSION = 2;
 
 /**
  * Everything a deployment decision needs about one stored result: latency per image, accuracy
  * and size at each precision, and the exported files (kept in `<resultsDir>/exports/<key>/`).
- * Measured once and stored (`measurements/deployment_v1_<key>.json`); `remeasure` measures again.
- * `test` must be the result's own test set (the data its config loads).
+ * Measured once and stored (`measurements/deployment_v2_<key>.json`) with the SHA-256 of the
+ * weights it measured: a stored row of other weights (a retrained or replaced result) is
+ * measured again, and `remeasure` measures again anyway. The weights are checked against their
+ * result's SHA-256 before they are measured. `test` must be the result's own test set.
  */
 export async function measureDeployment(
   result: RunResult,
@@ -74,8 +85,12 @@ export async function measureDeployment(
   const dir = options.measurementsDir ?? defaultResultsDir();
   const name = `deployment_v${DEPLOYMENT_VERSION}_${result.key}`;
   if (!options.remeasure) {
-    const stored = await loadMeasurement<DeploymentRow>(dir, name);
-    if (stored) return stored;
+    const stored = await loadMeasurement<DeploymentRow>(dir, name, {
+      measuredFrom: result.weightsSha256,
+      check: checkDeploymentRow,
+      fix: `delete it, or run "deno task choose" with --remeasure`,
+    });
+    if (stored?.weightsSha256 === result.weightsSha256) return stored;
   }
   const model = await loadTrainedModel(result, { resultsDir: options.resultsDir });
   try {
@@ -108,6 +123,7 @@ export async function measureDeployment(
     const row: DeploymentRow = {
       model: config.model,
       key: result.key,
+      weightsSha256: result.weightsSha256,
       backend: tf.getBackend(),
       trainableParams: costs.trainableParams ?? 0,
       macsPerImage: costs.macsPerImage ?? 0,
@@ -117,12 +133,43 @@ export async function measureDeployment(
       precisions,
       exports,
     };
-    await saveMeasurement(dir, name, row);
+    await saveMeasurement(dir, name, row, { measuredFrom: result.weightsSha256 });
     return row;
   } finally {
     model.dispose();
   }
 }
+
+/** Checks a stored `DeploymentRow` field by field (throws `StoredFieldError` naming the field). */
+export function checkDeploymentRow(value: unknown): DeploymentRow {
+  const row = requireRecord(value, "value");
+  for (const name of ["model", "key", "backend"]) requireString(row[name], `value.${name}`);
+  requireSha256(row.weightsSha256, "value.weightsSha256");
+  for (const name of ["trainableParams", "macsPerImage", "testImages", "storedAccuracy"]) {
+    requireFinite(row[name], `value.${name}`);
+  }
+  const latency = requireRecord(row.latency, "value.latency");
+  for (const name of ["medianMs", "p95Ms", "minMs", "repeats"]) {
+    requireFinite(latency[name], `value.latency.${name}`);
+  }
+  const precisions = requireRecord(row.precisions, "value.precisions");
+  for (const precision of PRECISIONS) {
+    const figures = requireRecord(precisions[precision], `value.precisions.${precision}`);
+    for (const name of ["bytes", "accuracy", "loss"]) {
+      requireFinite(figures[name], `value.precisions.${precision}.${name}`);
+    }
+  }
+  const exports = requireRecord(row.exports, "value.exports");
+  for (const format of EXPORT_FORMATS) {
+    const files = requireRecord(exports[format], `value.exports.${format}`);
+    requireFinite(files.modelJsonBytes, `value.exports.${format}.modelJsonBytes`);
+    requireFinite(files.weightBytes, `value.exports.${format}.weightBytes`);
+    requireString(files.dir, `value.exports.${format}.dir`);
+  }
+  return row as unknown as DeploymentRow;
+}
+
+const EXPORT_FORMATS = ["float32", "float16", "uint8"] as const;
 
 /** Latency per image and arithmetic per image, one row per model, as a Markdown table. */
 export function formatLatency(rows: DeploymentRow[]): string {
