@@ -3,7 +3,7 @@
  * Usage: deno task data [--dir <folder>] [--mirror <folder or http(s) URL base>]
  */
 import { parseArgs } from "node:util";
-import { scriptArgs } from "./common/cli.ts";
+import { runMain, scriptArgs } from "./common/cli.ts";
 import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/data/mnist_files.ts";
 
 const HELP = `Usage: deno task data [--dir <folder>] [--mirror <folder or URL>]
@@ -38,11 +38,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -9,6 +9,7 @@ import {
   clearProgressLine,
   parseNumberOption,
   parsePositiveIntegers,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -43,22 +44,21 @@ Usage: deno task reproduce -- [--models a,b] [--preset article] [--results-dir D
 Stop it at any time: started again, it skips finished models and resumes the current one
 from its last completed epoch.`;
 
-const { values } = parseArgs({
-  args: scriptArgs(),
-  options: {
-    models: { type: "string", default: "small-net,pytorch-gap,pytorch,keras-mlp,keras-cnn" },
-    preset: { type: "string", default: "article" },
-    "results-dir": { type: "string", default: REPRODUCTION_DIR },
-    "memory-batch": { type: "string", default: "16,8192" },
-    workers: { type: "string", default: "1" },
-    help: { type: "boolean", default: false },
-  },
-});
-
 async function main(): Promise<void> {
+  // Parsed inside main, so that an unknown option is one clear line, not a stack trace.
+  const { values } = parseArgs({
+    args: scriptArgs(),
+    options: {
+      models: { type: "string", default: "small-net,pytorch-gap,pytorch,keras-mlp,keras-cnn" },
+      preset: { type: "string", default: "article" },
+      "results-dir": { type: "string" },
+      "memory-batch": { type: "string", default: "16,8192" },
+      workers: { type: "string", default: "1" },
+      help: { type: "boolean", default: false },
+    },
+  });
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
-  const backend = await initBackend();
   const workers = parseNumberOption("workers", values.workers);
   const configs = models.map((model) =>
     makeConfig(model, {
@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     })
   );
   const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
-  const resultsDir = values["results-dir"];
+  const resultsDir = await resultsDirOption(values["results-dir"], REPRODUCTION_DIR);
+  const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });
   const started = performance.now();
