@@ -90,16 +90,17 @@ async function main(): Promise<void> {
   const memoryBatchSizes = options["memory-batch"] === undefined
     ? undefined
     : parsePositiveIntegers("memory-batch", options["memory-batch"]);
+  const resultsDir = await resultsDirOption(options["results-dir"]);
+  const backend = await initBackend(
+    options.backend ? checkBackendName(options.backend) : undefined,
+  );
+  // Needs the backend (it builds the model to look); still before any output or work.
   if ((config.workers ?? 1) > 1 && hasBatchNorm(config.model)) {
     throw new Error(
       `--workers 2 cannot train ${config.model}: its batch norm needs whole batches on one ` +
         `core; leave --workers out`,
     );
   }
-  const resultsDir = await resultsDirOption(options["results-dir"]);
-  const backend = await initBackend(
-    options.backend ? checkBackendName(options.backend) : undefined,
-  );
 
   const model = buildModel(config.model, { seed: config.seed });
   console.log(formatSummary(summarizeModel(model)));

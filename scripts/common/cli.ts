@@ -154,7 +154,9 @@ async function folderProblem(dir: string): Promise<string | undefined> {
     const info = await Deno.stat(dir);
     if (!info.isDirectory) return "it is a file, not a folder";
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) return (error as Error).message;
+    if (!(error instanceof Deno.errors.NotFound)) {
+      return `its path cannot be reached (${(error as Error).message})`;
+    }
     try {
       await Deno.mkdir(dir, { recursive: true });
     } catch (error) {
