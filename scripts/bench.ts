@@ -36,25 +36,30 @@ Usage: deno task bench -- [options]
   --no-peer          do not run the peer
   --help`;
 
-const { values } = parseArgs({
-  args: scriptArgs(),
-  options: {
-    models: { type: "string", default: MODEL_NAMES.join(",") },
-    backends: { type: "string", default: "wasm" },
-    batch: { type: "string", default: "16,256" },
-    workers: { type: "string", default: "1,2" },
-    "peer-threads": { type: "string", default: "1,2" },
-    samples: { type: "string", default: "4096" },
-    "cpu-samples": { type: "string", default: "64" },
-    peer: {
-      type: "string",
-      default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+// Parsed inside main (through runMain), so that an unknown option is one clear line.
+function parseCommandLine() {
+  return parseArgs({
+    args: scriptArgs(),
+    options: {
+      models: { type: "string", default: MODEL_NAMES.join(",") },
+      backends: { type: "string", default: "wasm" },
+      batch: { type: "string", default: "16,256" },
+      workers: { type: "string", default: "1,2" },
+      "peer-threads": { type: "string", default: "1,2" },
+      samples: { type: "string", default: "4096" },
+      "cpu-samples": { type: "string", default: "64" },
+      peer: {
+        type: "string",
+        default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+      },
+      python: { type: "string", default: defaultPython() },
+      "no-peer": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
-    python: { type: "string", default: defaultPython() },
-    "no-peer": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+  }).values;
+}
+
+let values: ReturnType<typeof parseCommandLine>;
 
 function defaultPython(): string {
   try {
@@ -114,6 +119,7 @@ async function runPeer(
 }
 
 async function main(): Promise<void> {
+  values = parseCommandLine();
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const backends = values.backends.split(",").map(checkBackendName);
