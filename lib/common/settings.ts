@@ -14,6 +14,13 @@ export const SETTINGS = {
   resultsDir: "SIZEWISE_RESULTS",
   /** The tf.js backend: `wasm` (default, fast) or `cpu` (pure JavaScript, the reference). */
   backend: "SIZEWISE_BACKEND",
+  /**
+   * The BLAS library of the native kernels: a path to a shared library with `cblas_sgemm`,
+   * or `off` for the wasm kernels alone (default: OpenBLAS on Linux, Accelerate on macOS).
+   */
+  blas: "SIZEWISE_BLAS",
+  /** Threads of the BLAS library (default: the machine's cores; 1 for a one-thread comparison). */
+  blasThreads: "SIZEWISE_BLAS_THREADS",
   /** Where to fetch MNIST from: a folder or an http(s) URL base (default the public mirrors). */
   mnistMirror: "MNIST_MIRROR",
 } as const;
