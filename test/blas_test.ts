@@ -4,6 +4,7 @@ import {
   blasMissingMessage,
   defaultBlasThreads,
   loadBlas,
+  openBlasCoreFor,
 } from "../lib/backend/blas.ts";
 import { SETTINGS } from "../lib/common/settings.ts";
 import {
@@ -36,6 +37,8 @@ Deno.test({
   ignore,
   fn: () => {
     assertEquals(loadBlas().blas, blas, "one lookup per process");
+    // Not OpenBLAS' SSE3 fallback on an x86 CPU with AVX2 or AVX-512.
+    if (Deno.build.arch === "x86_64") assert(blas!.core !== "Prescott", `core ${blas!.core}`);
     const memory = new WebAssembly.Memory({ initial: 1 });
     // C [2, 3] = Aᵀ B with A stored [4, 2] and B [4, 3], at byte offsets 0, 64 and 128.
     const fill = () => {

@@ -9,6 +9,7 @@ import {
   registerNativeKernels,
   useNativeKernels,
 } from "../lib/backend/native_kernels.ts";
+import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
@@ -32,6 +33,8 @@ const TOLERANCE = 1e-4;
 // Without the library the native kernels cannot run: blas_test.ts covers that fallback.
 const ignore = loadBlas().blas === undefined;
 const random = createRandom(20261201);
+// Every conv shape runs natively here, also those "auto" leaves to wasm (checked below).
+setNativeConvPolicy("always");
 
 // The models' and search families' conv layers (batch 16, an odd 7 and a partial 13), then
 // random shapes over kernels 1, 3, 5, strides 1 and 2, valid and same padding.
@@ -230,6 +233,27 @@ for (const name of ["small-net", "pytorch"]) {
     },
   });
 }
+
+Deno.test({
+  name: "On the auto policy, small convs stay on wasm and large ones and 1x1 convs run natively",
+  ignore,
+  fn: async () => {
+    await initBackend("wasm");
+    const runs = (convCase: ConvCase) => {
+      const before = nativeKernelCalls();
+      tf.tidy(() => convOutputs(convCase, inputsFor(convCase)).dataSync());
+      return nativeKernelCalls() - before;
+    };
+    setNativeConvPolicy("auto");
+    try {
+      assertEquals(runs(MODEL_CONVS[6][1]), 0, "small-net conv 2 (8 channels out)");
+      assertEquals(runs(MODEL_CONVS[8][1]), 5, "a 1x1 conv");
+      assertEquals(runs(MODEL_CONVS[1][1]), 5, "keras-cnn conv 2 (64 channels out)");
+    } finally {
+      setNativeConvPolicy("always");
+    }
+  },
+});
 
 Deno.test({
   name: "The native kernels leave no tensors or wasm buffers behind",

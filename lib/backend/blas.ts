@@ -4,7 +4,7 @@
  * Accelerate on macOS, or the library `SIZEWISE_BLAS` names; `SIZEWISE_BLAS=off` turns it off.
  * Matrices are passed as raw addresses, which may point into the wasm heap.
  */
-import { readSetting, SETTINGS } from "../common/settings.ts";
+import { readSetting, setSettingDefault, SETTINGS } from "../common/settings.ts";
 
 /** The machine's `cblas_sgemm` (row-major), with its thread control where the library has one. */
 export interface Blas {
@@ -33,6 +33,8 @@ export interface Blas {
   setThreads(count: number): boolean;
   /** The thread count last set, or undefined where the library has no thread control. */
   threads: number | undefined;
+  /** OpenBLAS' kernel family (e.g. "SkylakeX"), or undefined for other libraries. */
+  core: string | undefined;
 }
 
 /** The result of looking for the library: the library, or why there is none. */
@@ -68,6 +70,7 @@ const SYMBOLS = {
     result: "void",
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
 
 const INSTALL = "install OpenBLAS (Debian/Ubuntu: apt-get install -y libopenblas0-pthread, which " +
@@ -128,6 +131,60 @@ export function addressOf(buffer: ArrayBufferLike): number {
   return address;
 }
 
+/**
+ * The OpenBLAS kernel family for a CPU with these /proc/cpuinfo flags: the AVX-512 or AVX2
+ * ones where the CPU has them, else undefined (OpenBLAS' own detection).
+ */
+export function openBlasCoreFor(flags: string[]): string | undefined {
+  const has = (...names: string[]) => names.every((name) => flags.includes(name));
+  if (has("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd")) {
+    return has("avx512_bf16") ? "Cooperlake" : "SkylakeX";
+  }
+  return has("avx2", "fma") ? "Haswell" : undefined;
+}
+
+// OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels on CPUs newer than it
+// (Emerald Rapids, model 207: sgemm ~4 GMAC/s instead of ~15-30), so on Linux pick the family
+// from the flags the kernel reports, which it only lists where the OS saves their registers.
+function chooseOpenBlasCore(): void {
+  if (Deno.build.os !== "linux") return;
+  try {
+    const cpuinfo = readCpuinfo();
+    const flags = cpuinfo.match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? [];
+    const core = openBlasCoreFor(flags);
+    if (core !== undefined) setSettingDefault("openblasCore", core);
+  } catch {
+    // no /proc or no --allow-read: OpenBLAS detects the CPU itself
+  }
+}
+
+// The start of /proc/cpuinfo (the first CPU's lines), read through libc: Deno asks for
+// --allow-all to read /proc, but FFI, which the native path needs anyway, reaches it.
+function readCpuinfo(): string {
+  const libc = Deno.dlopen(
+    "libc.so.6",
+    {
+      open: { parameters: ["buffer", "i32"], result: "i32" },
+      read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+      close: { parameters: ["i32"], result: "i32" },
+    } as const,
+  );
+  try {
+    const fd = libc.symbols.open(new TextEncoder().encode("/proc/cpuinfo\0"), 0);
+    if (fd < 0) return "";
+    const bytes = new Uint8Array(1 << 16);
+    let length = 0;
+    for (let n = 1; n > 0 && length < bytes.length; length += n) {
+      n = Number(libc.symbols.read(fd, bytes.subarray(length), BigInt(bytes.length - length)));
+      if (n < 0) n = 0;
+    }
+    libc.symbols.close(fd);
+    return new TextDecoder().decode(bytes.subarray(0, length));
+  } finally {
+    libc.close();
+  }
+}
+
 function findBlas(): BlasLookup {
   const setting = readSetting("blas");
   if (setting?.toLowerCase() === "off") {
@@ -137,6 +194,7 @@ function findBlas(): BlasLookup {
     return { reason: "Deno runs without --allow-ffi", forcedOff: false, fix: ALLOW_FFI };
   }
   const candidates = setting === undefined ? blasCandidates() : [setting];
+  chooseOpenBlasCore();
   const failures: string[] = [];
   for (const path of candidates) {
     try {
@@ -157,12 +215,14 @@ function findBlas(): BlasLookup {
 }
 
 function wrap(path: string, library: Deno.DynamicLibrary<typeof SYMBOLS>): Blas {
-  const { openblas_set_num_threads } = library.symbols;
+  const { openblas_set_num_threads, openblas_get_corename } = library.symbols;
+  const corename = openblas_get_corename?.();
   // Deno types usize as bigint, but takes a number too (and converts no BigInt per call).
   const cblas_sgemm = library.symbols.cblas_sgemm as unknown as (...args: number[]) => void;
   const blas: Blas = {
     path,
     threads: undefined,
+    core: corename ? new Deno.UnsafePointerView(corename).getCString() : undefined,
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       cblas_sgemm(
         ROW_MAJOR,

@@ -10,4 +10,5 @@ export * from "./blas.ts";
 export * from "./loss.ts";
 export * from "./momentum.ts";
 export * from "./native_kernels.ts";
+export { type NativeConvPolicy, setNativeConvPolicy } from "./native_conv.ts";
 export * from "./wasm_kernels.ts";

@@ -47,6 +47,28 @@ export const CONV_KERNELS: Record<string, NativeKernel> = {
     inputGradient(args as unknown as KernelArgs<ConvAttrs>, blas),
 };
 
+/** Where the native convs run: "auto" (where measured faster than wasm's) or "always" (tests). */
+export type NativeConvPolicy = "auto" | "always";
+
+// The fewest output channels at which a native conv (im2col copy + sgemm) beat wasm's in
+// bench/kernels_bench.ts (one thread, batch 16): the copy costs per patch value, the product
+// per value and output channel, so small outputs stay on wasm. Forward: keras-cnn conv2 (64)
+// 14 vs 32 ms, pytorch conv2 (20) 1.18 vs 0.84 ms; input gradient: pytorch conv2 (20) 1.9 vs
+// 5.1 ms, small-net conv2 (8) 3.0 vs 1.5 ms; filter gradient: pytorch conv1 (10) 1.2 vs 2.2 ms,
+// small-net conv2 (8) 2.6 vs 2.0 ms. A 1x1 stride-1 conv (no copy) always runs natively.
+const MIN_OUT_CHANNELS = { forward: 32, inputGradient: 16, filterGradient: 10 };
+let policy: NativeConvPolicy = "auto";
+
+/** Sets where the native convs run (default "auto"); tests force "always" to check every shape. */
+export function setNativeConvPolicy(next: NativeConvPolicy): void {
+  policy = next;
+}
+
+// True when the native kernel should take this conv (see MIN_OUT_CHANNELS).
+function worthIt(info: ConvInfo, kernel: keyof typeof MIN_OUT_CHANNELS): boolean {
+  return policy === "always" || isPointwise(info) || info.outChannels >= MIN_OUT_CHANNELS[kernel];
+}
+
 // Floats of im2col scratch (16 MB): chunks of images are sized to fit, at least one image.
 const SCRATCH_FLOATS = 1 << 22;
 let scratch = new Float32Array(0);
@@ -58,7 +80,10 @@ function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefi
     return undefined;
   }
   const info = convInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs, [x, filter]);
-  if (info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels)) {
+  if (
+    info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels) ||
+    !worthIt(info, "forward")
+  ) {
     return undefined;
   }
   const { batchSize, outChannels } = info;
@@ -115,7 +140,12 @@ function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo 
   const { inputs: { x, dy }, backend, attrs } = args;
   if (x === undefined || dy === undefined || attrs.filterShape === undefined) return undefined;
   const info = convInfo(x.shape as Shape4D, attrs.filterShape, attrs, [x, dy]);
-  if (info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape)) return undefined;
+  if (
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
+    !worthIt(info, "filterGradient")
+  ) {
+    return undefined;
+  }
   const { batchSize, outChannels } = info;
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);
@@ -174,7 +204,12 @@ function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo |
     return undefined;
   }
   const info = convInfo(attrs.inputShape, filter.shape as Shape4D, attrs, [dy, filter]);
-  if (info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape)) return undefined;
+  if (
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
+    !worthIt(info, "inputGradient")
+  ) {
+    return undefined;
+  }
   const { batchSize, outChannels, inChannels } = info;
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);

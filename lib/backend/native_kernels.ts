@@ -82,5 +82,6 @@ export function computePath(): string {
   const threads = blas.threads === undefined
     ? ""
     : `, ${blas.threads} thread${blas.threads === 1 ? "" : "s"}`;
-  return `native (${blas.path}${threads})`;
+  const core = blas.core === undefined ? "" : ` ${blas.core}`;
+  return `native (${blas.path}${core}${threads})`;
 }
