@@ -31,6 +31,24 @@ Deno.test("blasCandidates() looks for OpenBLAS on Linux and Accelerate on macOS"
   assertMatch(blasCandidates("darwin")[0], /Accelerate\.framework/);
 });
 
+Deno.test("openBlasCoreFor() picks OpenBLAS' AVX-512 or AVX2 kernels from the CPU's flags", () => {
+  const avx512 = [
+    "sse3",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512dq",
+    "avx512cd",
+  ];
+  assertEquals(openBlasCoreFor(avx512), "SkylakeX");
+  assertEquals(openBlasCoreFor([...avx512, "avx512_bf16"]), "Cooperlake");
+  assertEquals(openBlasCoreFor(["sse3", "avx", "avx2", "fma"]), "Haswell");
+  assertEquals(openBlasCoreFor(["sse3", "avx"]), undefined);
+});
+
 Deno.test({
   name:
     "loadBlas() finds the machine's OpenBLAS, and its sgemm multiplies matrices in a wasm memory",
