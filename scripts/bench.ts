@@ -35,25 +35,30 @@ Usage: deno task bench -- [options]
   --no-peer          do not run the peer
   --help`;
 
-const { values } = parseArgs({
-  args: scriptArgs(),
-  options: {
-    models: { type: "string", default: MODEL_NAMES.join(",") },
-    backends: { type: "string", default: "wasm" },
-    batch: { type: "string", default: "16,256" },
-    workers: { type: "string", default: "1,2" },
-    "peer-threads": { type: "string", default: "1,2" },
-    samples: { type: "string", default: "4096" },
-    "cpu-samples": { type: "string", default: "64" },
-    peer: {
-      type: "string",
-      default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+// Parsed inside main, so a wrong option is one clear line (runMain), not a stack trace.
+function parseOptions() {
+  return parseArgs({
+    args: scriptArgs(),
+    options: {
+      models: { type: "string", default: MODEL_NAMES.join(",") },
+      backends: { type: "string", default: "wasm" },
+      batch: { type: "string", default: "16,256" },
+      workers: { type: "string", default: "1,2" },
+      "peer-threads": { type: "string", default: "1,2" },
+      samples: { type: "string", default: "4096" },
+      "cpu-samples": { type: "string", default: "64" },
+      peer: {
+        type: "string",
+        default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+      },
+      python: { type: "string", default: defaultPython() },
+      "no-peer": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
-    python: { type: "string", default: defaultPython() },
-    "no-peer": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+  }).values;
+}
+
+type Options = ReturnType<typeof parseOptions>;
 
 function defaultPython(): string {
   try {
@@ -65,6 +70,7 @@ function defaultPython(): string {
 }
 
 async function runPeer(
+  values: Options,
   models: string[],
   batchSizes: number[],
   samples: number,
@@ -113,6 +119,7 @@ async function runPeer(
 }
 
 async function main(): Promise<void> {
+  const values = parseOptions();
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const backends = values.backends.split(",").map(checkBackendName);
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
     }
   }
   // The peer runs after ours, in the same session, on the same machine.
-  const peer = await runPeer(models, batchSizes, samples, peerThreads);
+  const peer = await runPeer(values, models, batchSizes, samples, peerThreads);
   console.log(`\n${formatSpeedTable(ours, peer)}`);
 }
 
