@@ -11,6 +11,7 @@ async function runCli(args: string[], env: Record<string, string> = {}) {
       "--allow-env",
       "--allow-net",
       "--allow-run",
+      "--allow-ffi", // as the deno task gives it
       script,
       ...args,
     ],
