@@ -3,7 +3,7 @@
  * accuracy from batch 16 (the article's) to 8192, with the learning rate scaled to the batch.
  * Every run goes through `runExperiment`, so each batch size's result is stored.
  */
-import { makeConfig, type TrainConfig } from "../training/config.ts";
+import { dataSeedOf, makeConfig, type TrainConfig } from "../training/config.ts";
 import { studySettings } from "../training/presets.ts";
 import { defaultPreset } from "../common/settings.ts";
 import { currentBackend } from "../backend/backend.ts";
@@ -204,7 +204,7 @@ export async function runBatchStudy(
           data: data ??= await loadMnist({
             trainSize: config.trainSize,
             testSize: config.testSize,
-            seed: config.seed,
+            seed: dataSeedOf(config),
           }),
         });
         run = batchRun(config, result, false);

@@ -9,3 +9,4 @@ export * from "./experiment.ts";
 export * from "./reproduction.ts";
 export * from "./search.ts";
 export * from "./seeds.ts";
+export * from "./t_table.ts";
