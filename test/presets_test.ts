@@ -21,6 +21,7 @@ const STUDY_SETTINGS = [
   "searchSpace",
   "searchTourSpace",
   "seeds",
+  "trainingSizes",
 ];
 
 Deno.test("the presets are article, quick and smoke, and the default preset is one of them", () => {

@@ -10,3 +10,4 @@ export * from "./reproduction.ts";
 export * from "./search.ts";
 export * from "./seeds.ts";
 export * from "./t_table.ts";
+export * from "./fit.ts";
