@@ -1,5 +1,7 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { modelEntry, registerModel } from "../lib/models/registry.ts";
 import {
+  articleReference,
   compareRatios,
   type ComparisonRow,
   formatArticleComparison,
@@ -68,7 +70,7 @@ Deno.test("formatArticleComparison() sets ours beside the article's figures, '-'
     table,
     /\| keras-cnn \| 99\.00% \/ 99\.26% \| 1,199,882 \/ 1,199,882 \| 4\.58 \/ 4\.58 \| 200 \/ 120 \|/,
   );
-  assertMatch(table, /\| pytorch \| 98\.50% \/ 98\.96% .* \| 3 \/ 539 \| - \/ 909 \|$/m);
+  assertMatch(table, /\| pytorch \| 98\.50% \/ 98\.96% .* \| 3 \/ 539 \| - \/ 1247 \|$/m);
 });
 
 Deno.test("formatTradeOffs() measures every model against the most accurate one", () => {
@@ -144,4 +146,45 @@ Deno.test("compareRatios() says a timing ratio holds only where both tables agre
     table[2],
     "| keras-cnn / pytorch | 11.3x | 5.4x | does not hold | 5.0x | 5.5x | holds |",
   );
+});
+
+Deno.test("articleReference() reads the registry's article figures, only where the article gives one", () => {
+  assertEquals(articleReference("cpuSecondsPerEpoch"), [
+    { model: "keras-cnn", value: 120 },
+    { model: "pytorch", value: 20 },
+    { model: "small-net", value: 11 },
+  ]);
+  assertEquals(articleReference("weightMB").map((r) => r.model), [
+    "keras-cnn",
+    "pytorch",
+    "pytorch-gap",
+  ]);
+  assertEquals(articleReference("testAccuracy").length, 5);
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 8192 }), [
+    { model: "keras-cnn", value: 5911 },
+    { model: "pytorch", value: 1247 },
+  ]);
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 16 })[1], {
+    model: "pytorch",
+    value: 539,
+  });
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 512 }), [], "not measured there");
+  assertThrows(() => articleReference("gpuMemoryMB"), /needs a batchSize: 16 or 8192/);
+});
+
+Deno.test("articleReference() includes a newly registered model's article figures", () => {
+  const unregister = registerModel({
+    ...modelEntry("pytorch"),
+    name: "throwaway-net",
+    article: { testAccuracy: 0.5, trainableParams: 10, cpuSecondsPerEpoch: 3 },
+  });
+  try {
+    assertEquals(articleReference("cpuSecondsPerEpoch").at(-1), {
+      model: "throwaway-net",
+      value: 3,
+    });
+  } finally {
+    unregister();
+  }
+  assertEquals(articleReference("cpuSecondsPerEpoch").length, 3);
 });

@@ -4,6 +4,8 @@
  * others are absent (undefined), never guessed. Source: M. Marcinkiewicz, "The Real World is
  * not a Kaggle Competition" (Netguru blog, updated 4 January 2023).
  */
+import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** What the article reports for one model. */
 export interface ArticleFigures {
@@ -203,4 +205,29 @@ export function ruleOfThumbBands(): { from: number; to: number; label: string }[
     { ...orderOfMagnitudeBand(RULE_OF_THUMB.lowerBound), label: "~1k: features' order" },
     { ...orderOfMagnitudeBand(RULE_OF_THUMB.upperBound), label: "~100k: observations' order" },
   ];
+}
+
+/** One model's line in `formatRuleOfThumb`. */
+export interface RuleOfThumbRow {
+  model: string;
+  params: number;
+  /** Test accuracy as a fraction. */
+  accuracy: number;
+  /** Which run the accuracy comes from, e.g. "full schedule" or a preset's name. */
+  from: string;
+}
+
+/** A Markdown table: each model's parameters, where they fall against the bands, its accuracy. */
+export function formatRuleOfThumb(rows: RuleOfThumbRow[]): string {
+  return formatTable(
+    ["model", "parameters", "against the bands", "accuracy", "from"],
+    rows.map((row) => [
+      row.model,
+      formatCount(row.params),
+      ruleOfThumbPosition(row.params),
+      `${(row.accuracy * 100).toFixed(2)}%`,
+      row.from,
+    ]),
+    { align: ["l", "r", "l", "r", "l"] },
+  );
 }

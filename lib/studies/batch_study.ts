@@ -21,6 +21,7 @@ import {
   scaleTiming,
   type TimingOptions,
 } from "../measure/timing.ts";
+import { formatTable } from "../common/markdown.ts";
 import {
   defaultResultsDir,
   loadMeasurement,
@@ -315,20 +316,26 @@ export function formatBatchComparison(runs: BatchRun[]): string {
 
 /** A Markdown table of a batch study: learning rate, seconds per epoch and accuracy per run. */
 export function formatBatchStudy(runs: BatchRun[]): string {
-  const lines = [
-    "| model | batch size | learning rate | steps per epoch of 60,000 | seconds per epoch of 60,000 | test accuracy |",
-    "|---|--:|--:|--:|--:|--:|",
-  ];
-  for (const run of runs) {
-    lines.push(
-      `| ${run.model} | ${run.batchSize} | ${Number(run.learningRate.toPrecision(3))} | ` +
-        `${Math.ceil(60_000 / run.batchSize).toLocaleString("en-US")} | ` +
-        (run.diverged
-          ? "– | diverged |"
-          : `${run.trainSecondsPerFullEpoch.toFixed(1)} | ${(run.accuracy * 100).toFixed(2)}% |`),
-    );
-  }
-  return lines.join("\n");
+  return formatTable(
+    [
+      "model",
+      "batch size",
+      "learning rate",
+      "steps per epoch of 60,000",
+      "seconds per epoch of 60,000",
+      "test accuracy",
+    ],
+    runs.map((run) => [
+      run.model,
+      run.batchSize,
+      Number(run.learningRate.toPrecision(3)),
+      Math.ceil(60_000 / run.batchSize).toLocaleString("en-US"),
+      ...(run.diverged
+        ? ["–", "diverged"]
+        : [run.trainSecondsPerFullEpoch.toFixed(1), `${(run.accuracy * 100).toFixed(2)}%`]),
+    ]),
+    { align: ["l", "r", "r", "r", "r", "r"] },
+  );
 }
 
 interface DivergedRun {
