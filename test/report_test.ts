@@ -6,6 +6,7 @@ import {
   type ComparisonRow,
   formatArticleComparison,
   formatComparison,
+  formatFinalValues,
   formatRatioAgreement,
   formatTradeOffs,
   withMemory,
@@ -187,4 +188,15 @@ Deno.test("articleReference() includes a newly registered model's article figure
     unregister();
   }
   assertEquals(articleReference("cpuSecondsPerEpoch").length, 3);
+});
+
+Deno.test("formatFinalValues() gives each run's last epoch to two decimals", () => {
+  const history = [
+    { testAccuracy: 0.97, testLoss: 0.1, trainLoss: 0.2 },
+    { testAccuracy: 0.9926, testLoss: 0.0251, trainLoss: 0.0102 },
+  ];
+  assertEquals(
+    formatFinalValues([{ model: "keras-cnn", history }]).split("\n")[2],
+    "| keras-cnn | 2 | 99.26% | 0.0251 | 0.0102 |",
+  );
 });

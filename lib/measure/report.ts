@@ -308,3 +308,29 @@ export function articleReference(
     return value === undefined ? [] : [{ model: entry.name, value }];
   });
 }
+
+/**
+ * The last epoch of each run as a table: what a chart squeezed into a narrow band of accuracy
+ * cannot show, to two decimals.
+ */
+export function formatFinalValues(
+  runs: {
+    model: string;
+    history: { testAccuracy: number; testLoss: number; trainLoss: number }[];
+  }[],
+): string {
+  return formatTable(
+    ["model", "epochs", "final test accuracy", "final test loss", "final training loss"],
+    runs.map(({ model, history }) => {
+      const last = history.at(-1)!;
+      return [
+        model,
+        history.length,
+        `${(last.testAccuracy * 100).toFixed(2)}%`,
+        last.testLoss.toFixed(4),
+        last.trainLoss.toFixed(4),
+      ];
+    }),
+    { align: ["l", "r", "r", "r", "r"] },
+  );
+}
