@@ -279,6 +279,17 @@ Deno.test("choose ranks stored results against a budget and says why the others 
     // Latency and accuracies are stored: a second run reads them.
     const stored = [...Deno.readDirSync(`${dir}/measurements`)].map((e) => e.name);
     assertEquals(stored.filter((name) => name.startsWith("deployment_")).length, 2);
+    const snapshot = () =>
+      stored.map((name) => {
+        const path = `${dir}/measurements/${name}`;
+        return [name, Deno.statSync(path).mtime?.getTime(), Deno.readTextFileSync(path)];
+      });
+    const before = snapshot();
+    const second = await choose(args);
+    assertEquals(second.code, 0, second.stderr);
+    assertEquals(snapshot(), before, "the second run measured again instead of reading them");
+    // The same figures, latency included, as the first run printed.
+    assertEquals(second.stdout, stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { makeConfig } from "../lib/training/config.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
@@ -54,6 +54,21 @@ Deno.test("predictExamples() gives softmax confidences in (0, 1] and the same an
   const batched = predictExamples(model, data.test, { batchSize: 7 });
   assertEquals(whole.predicted, batched.predicted);
   assert(whole.confidence.every((c) => c > 0.1 && c <= 1), "a top probability is at least 1/10");
+  // Each confidence is the softmax probability of the answer, computed here from the logits.
+  const logits = tf.tidy(() =>
+    (model.predict(tf.tensor4d(data.test.images, [data.test.count, 28, 28, 1])) as tf.Tensor2D)
+      .arraySync()
+  );
+  logits.forEach((row, i) => {
+    const top = Math.max(...row);
+    const total = row.reduce((sum, logit) => sum + Math.exp(logit - top), 0);
+    assertEquals(whole.predicted[i], row.indexOf(top), `image ${i}'s answer`);
+    assertAlmostEquals(whole.confidence[i], 1 / total, 1e-5, `image ${i}'s confidence`);
+    assertAlmostEquals(batched.confidence[i], whole.confidence[i], 1e-5, `image ${i}, batch 7`);
+  });
+  // Even after one short epoch the model is far surer of some answers than of others.
+  const [surest, leastSure] = [Math.max(...whole.confidence), Math.min(...whole.confidence)];
+  assert(surest > 0.6 && leastSure < 0.4, `confidences from ${leastSure} to ${surest}`);
 });
 
 Deno.test("misclassified() lists every wrong image, surest first, with its true digit and answer", () => {

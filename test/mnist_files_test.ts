@@ -133,15 +133,26 @@ Deno.test("ensureMnistFiles() lists every place tried when no mirror has the fil
 });
 
 Deno.test("ensureMnistFiles() reports a mirror that cannot be reached", async () => {
-  const closed = serveFolder(undefined);
-  await closed.close(); // nothing listens on its port any more
-  await withTempDir(async (dir) => {
-    const error = await rejection(ensureMnistFiles({ dir, mirrors: [closed.url] }));
-    assertMatch(
-      error.message,
-      /no mirror had a good copy\. Tried:\n {2}- http:\/\/127\.0\.0\.1:\d+\/mnist\/\S+: .+\nSet MNIST_MIRROR/,
-    );
-  });
+  // A port the system gave us and that we hold: every connection is dropped unanswered, so
+  // no other process can take the port and answer in its place.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dropping = (async () => {
+    for await (const connection of listener) connection.close();
+  })();
+  try {
+    await withTempDir(async (dir) => {
+      const url = `http://127.0.0.1:${listener.addr.port}/mnist/`;
+      const error = await rejection(ensureMnistFiles({ dir, mirrors: [url] }));
+      assertMatch(
+        error.message,
+        /no mirror had a good copy\. Tried:\n {2}- http:\/\/127\.0\.0\.1:\d+\/mnist\/\S+: .+\nSet MNIST_MIRROR/,
+      );
+      assertEquals(await listDir(dir), []); // nothing half-written
+    });
+  } finally {
+    listener.close();
+    await dropping.catch(() => {}); // the loop ends with the listener
+  }
 });
 
 Deno.test("ensureMnistFiles() moves a present file with a wrong checksum aside and says how to fix it", async () => {
@@ -165,7 +176,7 @@ Deno.test("ensureMnistFiles() moves a present file with a wrong checksum aside a
     const aside = (await listDir(dir)).filter((name) => name.startsWith(`${LABELS}.bad-`));
     assertStrictEquals(aside.length, 1);
     assertEquals(await Deno.readFile(join(dir, aside[0])), corrupted); // kept, not deleted
-    await assertRejects(Deno.stat(join(dir, LABELS)), Deno.errors.NotFound);
+    await assertRejects(() => Deno.stat(join(dir, LABELS)), Deno.errors.NotFound);
     // The fix the message gives works: fetching again brings a good copy.
     const reports = await ensureMnistFiles({ dir, mirror: SOURCE_DIR });
     assertStrictEquals(reports.find((report) => report.name === LABELS)?.status, "fetched");
@@ -204,10 +215,39 @@ Deno.test("readMnistFile() returns the verified file's IDX bytes, gunzipped", as
   });
 });
 
+Deno.test("readMnistFile() refuses a readable gzip file whose SHA-256 is wrong, and moves it aside", async () => {
+  await withTempDir(async (dir) => {
+    // A well-formed gzip of a well-formed label file: only the checksum can tell it is not MNIST's.
+    const fake = new Uint8Array(8 + 10_000);
+    new DataView(fake.buffer).setUint32(0, LABEL_MAGIC);
+    new DataView(fake.buffer).setUint32(4, 10_000);
+    const compressed = new Uint8Array(
+      await new Response(new Blob([fake]).stream().pipeThrough(new CompressionStream("gzip")))
+        .arrayBuffer(),
+    );
+    assertEquals(await gunzip(compressed, "fake.gz"), fake);
+    await Deno.writeFile(join(dir, MNIST_FILES.testLabels), compressed);
+    const sums = await readExpectedSums();
+    await assertRejects(
+      () => readMnistFile(dir, MNIST_FILES.testLabels),
+      Error,
+      `Cannot use ${MNIST_FILES.testLabels}: SHA-256 mismatch (expected ${
+        sums.get(MNIST_FILES.testLabels)
+      }, got ${await sha256Hex(
+        compressed,
+      )}); moved it aside to ${dir}/${MNIST_FILES.testLabels}.bad-`,
+    );
+    const names = await listDir(dir);
+    assertStrictEquals(names.length, 1);
+    assert(names[0].startsWith(`${MNIST_FILES.testLabels}.bad-`), names[0]);
+    assertEquals(await Deno.readFile(join(dir, names[0])), compressed); // kept, not deleted
+  });
+});
+
 Deno.test("readMnistFile() says how to fetch a missing file", async () => {
   await withTempDir(async (dir) => {
     await assertRejects(
-      readMnistFile(dir, MNIST_FILES.testImages),
+      () => readMnistFile(dir, MNIST_FILES.testImages),
       new RegExp(
         `Cannot read ${escapeRegExp(dir)}/t10k-images-idx3-ubyte\\.gz: the file is missing; ` +
           `run "deno task data --dir ${escapeRegExp(dir)}"`,
@@ -229,11 +269,11 @@ Deno.test("gunzip() names the file when its gzip data is truncated or not gzip",
   const whole = await Deno.readFile(join(SOURCE_DIR, MNIST_FILES.testLabels));
   const truncated = whole.slice(0, whole.length - 100);
   await assertRejects(
-    gunzip(truncated, "t10k-labels-idx1-ubyte.gz"),
+    () => gunzip(truncated, "t10k-labels-idx1-ubyte.gz"),
     /^Error: Cannot unpack t10k-labels-idx1-ubyte\.gz: its gzip data is truncated or corrupt \(.+\); delete it and run "deno task data"$/,
   );
   await assertRejects(
-    gunzip(new TextEncoder().encode("plain text"), "plain.gz", { fix: "replace it" }),
+    () => gunzip(new TextEncoder().encode("plain text"), "plain.gz", { fix: "replace it" }),
     /Cannot unpack plain\.gz: its gzip data is truncated or corrupt \(.+\); replace it$/,
   );
 });

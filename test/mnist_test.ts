@@ -103,9 +103,9 @@ Deno.test("loadMnist() rejects a size that is not a whole number from 1 to the s
       [{ seed: 0.5 }, /^Error: seed must be an integer; got 0\.5$/],
     ];
     for (const [sizes, message] of cases) {
-      await assertRejects(loadMnist({ dir, mirror, ...sizes }), message);
+      await assertRejects(() => loadMnist({ dir, mirror, ...sizes }), message);
     }
-    await assertRejects(Deno.stat(dir), Deno.errors.NotFound); // nothing was fetched
+    await assertRejects(() => Deno.stat(dir), Deno.errors.NotFound); // nothing was fetched
   });
 });
 

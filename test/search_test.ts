@@ -200,6 +200,7 @@ Deno.test("an interrupted search resumes: finished candidates are not retrained,
     // Interrupted after the first epoch of the second candidate (its checkpoint is saved).
     const names = expandSearchSpace(space).map(smallConvNetName);
     let current = "";
+    const tensorsBeforeInterrupted = tf.memory().numTensors;
     await assertRejects(
       () =>
         searchMinimalModel(space, budget, {
@@ -215,6 +216,11 @@ Deno.test("an interrupted search resumes: finished candidates are not retrained,
         }),
       /interrupted/,
     );
+    assertEquals(
+      tf.memory().numTensors,
+      tensorsBeforeInterrupted,
+      "an interrupted search leaks tensors",
+    );
     const key = await resultKey(candidateConfig(expandSearchSpace(space)[1], budget), "wasm");
     const checkpoint = await loadCheckpoint(candidatesDir(resumedDir), key);
     assertEquals(checkpoint?.history.length, 1);
@@ -225,6 +231,7 @@ Deno.test("an interrupted search resumes: finished candidates are not retrained,
 
     const trainedEpochs: Record<string, number[]> = {};
     const resumedAfter: Record<string, number> = {};
+    const tensorsBeforeResumed = tf.memory().numTensors;
     const resumed = await searchMinimalModel(space, budget, {
       resultsDir: resumedDir,
       data,
@@ -247,10 +254,9 @@ Deno.test("an interrupted search resumes: finished candidates are not retrained,
     assertEquals(outcome(resumed.candidates), outcome(straight.candidates));
     assertEquals(outcome(resumed.front), outcome(straight.front));
     assertEquals(resumed.best?.name, straight.best?.name);
+    assertEquals(tf.memory().numTensors, tensorsBeforeResumed, "a resumed search leaks tensors");
 
     // Run again: everything from the store, nothing trained, no data needed.
-    // (Tensors are not counted across the resume: lib/train.ts' restoreCheckpoint leaks the
-    // clones it writes into the weights, one per weight and optimizer slot.)
     const tensorsBeforeAgain = tf.memory().numTensors;
     const again = await searchMinimalModel(space, budget, { resultsDir: resumedDir });
     assertEquals(again.trained, 0);

@@ -63,7 +63,13 @@ Deno.test("train runs a smoke preset end to end and then reuses the stored resul
     assertMatch(first.stdout, /epoch 1\/1: train loss [\d.]+, test loss [\d.]+, test accuracy/);
     assertMatch(first.stdout, /memory, batch 16 +[\d.]+ MB/);
     const second = await runCli(args);
+    assertEquals(second.code, 0, second.stderr);
     assertMatch(second.stdout, /Stored result pytorch-gap_wasm_\w+ reused/);
+    assert(!second.stdout.includes("epoch 1/1:"), "the second run must not train again");
+    // It prints the stored run's figures, the same as the first run printed.
+    const accuracy = (stdout: string) => stdout.match(/^ {2}test accuracy .*$/m)?.[0];
+    assert(accuracy(first.stdout) !== undefined, first.stdout);
+    assertEquals(accuracy(second.stdout), accuracy(first.stdout));
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
   }

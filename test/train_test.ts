@@ -1,5 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertMatch,
+  assertMaxRelativeError,
+  assertRejects,
+} from "./assert.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { learningRateAt, makeConfig, type TrainConfig } from "../lib/training/config.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
@@ -231,19 +238,33 @@ Deno.test("evaluateModel() agrees with predictions counted by hand", () => {
   model.dispose();
 });
 
-Deno.test("wasm and cpu backends give the same loss curve within float tolerance", async () => {
-  const config = tinyConfig("small-net", { trainSize: 64, testSize: 64, evalBatchSize: 64 });
+// What this compares (the cpu backend is pure JavaScript, ~2 s per Small Net step): a short
+// run, 2 epochs of 2 steps with a learning-rate drop between them, not a whole training run.
+Deno.test("wasm and cpu backends agree on a short run: loss per step, test metrics per epoch and final weights, to 1e-4", async () => {
+  const config = tinyConfig("small-net", {
+    trainSize: 32,
+    testSize: 64,
+    evalBatchSize: 64,
+    numEpochs: 2,
+    learningRateDrops: [{ fromEpoch: 2, learningRate: 1e-3 }],
+  });
   const few = {
-    train: { ...tiny.train, count: 64, images: tiny.train.images.subarray(0, 64 * 784) },
+    train: { ...tiny.train, count: 32, images: tiny.train.images.subarray(0, 32 * 784) },
     test: { ...tiny.test, count: 64, images: tiny.test.images.subarray(0, 64 * 784) },
   };
   const curves: Record<string, number[]> = {};
+  const histories: Record<string, EpochMetrics[]> = {};
+  const weights: Record<string, number[]> = {};
   for (const backend of ["cpu", "wasm"] as const) {
     await initBackend(backend);
     const losses: number[] = [];
     const model = buildModel("small-net");
-    await trainModel(model, few, { config, onBatch: ({ loss }) => void losses.push(loss) });
+    histories[backend] = await trainModel(model, few, {
+      config,
+      onBatch: ({ loss }) => void losses.push(loss),
+    });
     curves[backend] = losses;
+    weights[backend] = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
     model.dispose();
   }
   await initBackend("wasm");
@@ -254,6 +275,13 @@ Deno.test("wasm and cpu backends give the same loss curve within float tolerance
       `step ${i}: ${loss} vs ${curves.wasm[i]}`,
     );
   });
+  assertEquals(histories.wasm.map((e) => e.learningRate), [5e-3, 1e-3]);
+  histories.cpu.forEach((epoch, i) => {
+    const other = histories.wasm[i];
+    assertAlmostEquals(other.testLoss, epoch.testLoss, 1e-4 * epoch.testLoss, `epoch ${i + 1}`);
+    assertEquals(other.testAccuracy, epoch.testAccuracy, `epoch ${i + 1}'s test accuracy`);
+  });
+  assertMaxRelativeError(weights.wasm, weights.cpu, 1e-4, "final weights");
 });
 
 Deno.test("trainModel() rejects a checkpoint made for another model", async () => {

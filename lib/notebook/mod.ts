@@ -5,3 +5,4 @@ export * from "./display.ts";
 export * from "./live.ts";
 export * from "./search_live.ts";
 export * from "./train_all.ts";
+export * from "./trained_models.ts";
