@@ -44,13 +44,45 @@ Deno.test("the rule of thumb's bounds are MNIST's features and observations", ()
   assertEquals(RULE_OF_THUMB.observations, MNIST_TRAIN_SIZE);
 });
 
-Deno.test("ruleOfThumbPosition() places counts below, inside and above 784 to 60,000", async () => {
+Deno.test("the rule of thumb starts at the orders of magnitude: about 1,000 and about 100,000", async () => {
+  const { orderOfMagnitude } = await import("../lib/models/article.ts");
+  // The article: 784 features -> 1,000 as a lower bound; 60k observations -> 100k as an upper.
+  assertEquals(RULE_OF_THUMB.lowerBound, 1_000);
+  assertEquals(RULE_OF_THUMB.upperBound, 100_000);
+  assertEquals(RULE_OF_THUMB.phrase, "the same order of magnitude");
+  assertEquals(RULE_OF_THUMB.advice, "start bigger, then shrink");
+  assertEquals([orderOfMagnitude(3_000), orderOfMagnitude(3_200), orderOfMagnitude(7)], [
+    1_000,
+    10_000,
+    10,
+  ]);
+});
+
+Deno.test("ruleOfThumbBands() shades half a decade either side of 1,000 and of 100,000", async () => {
+  const { ruleOfThumbBands } = await import("../lib/models/article.ts");
+  const [lower, upper] = ruleOfThumbBands();
+  assertEquals(Math.round(lower.from), 316);
+  assertEquals(Math.round(lower.to), 3_162);
+  assertEquals(Math.round(upper.from), 31_623);
+  assertEquals(Math.round(upper.to), 316_228);
+  assertEquals([lower.label, upper.label], ["~1k: features' order", "~100k: observations' order"]);
+});
+
+// Before issue 15 this test read the rule as sharp edges at 784 and 60,000 (518 "below", 60,000
+// "inside"); the article gives orders of magnitude, so the edges are half a decade either side
+// of about 1,000 and about 100,000.
+Deno.test("ruleOfThumbPosition() places counts in the order-of-magnitude bands of 1,000 and 100,000", async () => {
   const { ruleOfThumbPosition } = await import("../lib/models/article.ts");
-  assertEquals(ruleOfThumbPosition(518), "below");
-  assertEquals(ruleOfThumbPosition(784), "inside");
-  assertEquals(ruleOfThumbPosition(21_840), "inside");
-  assertEquals(ruleOfThumbPosition(60_000), "inside");
+  assertEquals(ruleOfThumbPosition(300), "below");
+  assertEquals(ruleOfThumbPosition(518), "lower bound's order"); // Small Net: about 1,000
+  assertEquals(ruleOfThumbPosition(784), "lower bound's order");
+  assertEquals(ruleOfThumbPosition(3_000), "lower bound's order");
+  assertEquals(ruleOfThumbPosition(7_090), "between");
+  assertEquals(ruleOfThumbPosition(21_840), "between");
+  assertEquals(ruleOfThumbPosition(60_000), "upper bound's order");
+  assertEquals(ruleOfThumbPosition(300_000), "upper bound's order");
   assertEquals(ruleOfThumbPosition(669_706), "above");
+  assertEquals(ruleOfThumbPosition(1_199_882), "above");
 });
 
 const FIXTURE: { statements: ArticleStatement[] } = JSON.parse(
@@ -119,17 +151,19 @@ Deno.test("our full-schedule runs bear out the article's first-epoch claim (abov
   assertEquals(checkFirstEpochClaim({})[0].passes, undefined);
 });
 
-Deno.test("formatRuleOfThumb() places each model against the band, with its accuracy and run", () => {
+// Issue 15 item 4: the positions read the order-of-magnitude bands (518 was "below" 784, 21,840
+// "inside" 784 to 60,000; now the lower bound's order and between the two bands).
+Deno.test("formatRuleOfThumb() places each model against the bands, with its accuracy and run", () => {
   const table = formatRuleOfThumb([
     { model: "small-net", params: 518, accuracy: 0.9273, from: "full schedule" },
     { model: "pytorch", params: 21_840, accuracy: 0.9, from: "quick" },
     { model: "keras-cnn", params: 1_199_882, accuracy: 0.99, from: "quick" },
   ]);
   assertEquals(table.split("\n"), [
-    "| model | parameters | against the band | accuracy | from |",
+    "| model | parameters | against the bands | accuracy | from |",
     "| :- | -: | :- | -: | :- |",
-    "| small-net | 518 | below | 92.73% | full schedule |",
-    "| pytorch | 21,840 | inside | 90.00% | quick |",
+    "| small-net | 518 | lower bound's order | 92.73% | full schedule |",
+    "| pytorch | 21,840 | between | 90.00% | quick |",
     "| keras-cnn | 1,199,882 | above | 99.00% | quick |",
   ]);
 });

@@ -5,6 +5,7 @@ import {
   BATCH_STUDY_SIZES,
   batchSizesFor,
   batchStudyConfig,
+  formatBatchComparison,
   formatBatchStudy,
   runBatchStudy,
   scaledLearningRate,
@@ -179,4 +180,62 @@ Deno.test("plotBatchStudy() draws time and accuracy against the batch, and lists
   for (const tick of ["16", "256", "8192"]) assert(texts.includes(tick), tick);
   assert(texts.some((t) => t.includes("batch size (log scale)")));
   assert(texts.join(" ").includes("Diverged (not drawn): pytorch at 8192"), texts.join("|"));
+});
+
+Deno.test("runBatchStudy() at equal epochs reports steps taken, the rule, and repeated step times", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const tensorsBefore = tf.memory().numTensors;
+    const study = (scaling: { rule: "linear" | "constant" }) =>
+      runBatchStudy(["small-net"], [16, 128], { preset: "smoke", overrides, resultsDir, scaling });
+    const unscaled = await study({ rule: "constant" });
+    const scaled = await study({ rule: "linear" });
+    assertEquals(tf.memory().numTensors, tensorsBefore, "step timing leaks tensors");
+    // 128 images, 1 epoch: 8 steps at batch 16, 1 at 128, whatever the learning rate.
+    assertEquals(unscaled.map((r) => [r.rule, r.learningRate, r.numEpochs, r.steps]), [
+      ["constant", 5e-3, 1, 8],
+      ["constant", 5e-3, 1, 1],
+    ]);
+    assertEquals(scaled.map((r) => [r.rule, r.learningRate, r.capped, r.steps]), [
+      ["linear", 5e-3, false, 8],
+      ["linear", 0.04, false, 1],
+    ]);
+    // Batch 16 is the same run either way: read back, not trained twice.
+    assertEquals(scaled[0].cached, true);
+    for (const run of [...unscaled, ...scaled]) {
+      const step = run.stepTiming!;
+      assertEquals([step.warmups, step.repeats, step.seconds.length], [1, 5, 5]);
+      assert(step.minSeconds <= step.medianSeconds && step.medianSeconds <= step.maxSeconds);
+      const perEpoch = Math.ceil(60_000 / run.batchSize);
+      assertAlmostEquals(run.epochTiming!.medianSeconds, step.medianSeconds * perEpoch, 1e-9);
+    }
+    const table = formatBatchComparison([...unscaled, scaled[1]]).split("\n");
+    assertEquals(table.length, 5);
+    assert(table[3].startsWith("| small-net | 128 | 0.005 | unscaled | 1 | 1 | "), table[3]);
+    assert(table[4].startsWith("| small-net | 128 | 0.04 | linear | 1 | 1 | "), table[4]);
+    assert(/median of 5\) \| \d+\.\d\d% \|$/.test(table[4]), table[4]);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("a rate held by the cap is marked capped: linear scaling stops at 0.1 from batch 320", () => {
+  const run = {
+    model: "pytorch",
+    batchSize: 8192,
+    learningRate: 0.1,
+    trainSecondsPerEpoch: NaN,
+    trainSecondsPerFullEpoch: NaN,
+    accuracy: 0.9,
+    diverged: false,
+    cached: true,
+    rule: "linear" as const,
+    capped: true,
+    numEpochs: 5,
+    steps: 5,
+  };
+  assertEquals(
+    formatBatchComparison([run]).split("\n")[2],
+    "| pytorch | 8192 | 0.1 | linear (capped) | 5 | 5 | – | 90.00% |",
+  );
 });

@@ -189,6 +189,29 @@ Deno.test("deploymentCandidates() makes one candidate per model and precision, w
   assertEquals(deploymentCandidates([row], { precisions: ["int8"] }).map((c) => c.name), [
     "pytorch (int8)",
   ]);
+  assert(candidates.every((c) => c.accuracyOn === "test" && c.evaluatedOn === 10_000));
+  // Where the run held out a validation split, the bar is checked on it instead.
+  const validation = [{
+    key: row.key,
+    images: 5000,
+    accuracy: { float32: 0.985, float16: 0.985, int8: 0.984, uint8: 0.983 },
+  }];
+  const onValidation = deploymentCandidates([row], { validation });
+  assertEquals(onValidation.map((c) => [c.accuracy, c.evaluatedOn, c.accuracyOn]), [
+    [0.985, 5000, "validation"],
+    [0.985, 5000, "validation"],
+    [0.983, 5000, "validation"],
+  ]);
+  assertMatch(onValidation[0].source, /5,000 validation images/);
+  const budget = { minAccuracy: 0.9 };
+  assertMatch(
+    formatChoice(chooseForDevice(candidates, budget)),
+    /checked on \*\*test\*\* accuracy for 3 of 3 candidates/,
+  );
+  assertMatch(
+    formatChoice(chooseForDevice(onValidation, budget)),
+    /checked on each run's validation split/,
+  );
 });
 
 // --- the command line

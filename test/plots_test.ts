@@ -372,6 +372,19 @@ Deno.test("plotCostBars() draws a bar per value and says which models do not fit
   }
 });
 
+Deno.test("plotCostBars() shows a row's note where its value did not fit", () => {
+  const svg = plotCostBars(
+    [
+      { model: "keras-cnn", value: null, note: "exceeds the 4 GB wasm heap (estimate: 9.9 GB)" },
+      { model: "pytorch", value: 1340 },
+    ],
+    { title: "Training memory at batch 8192", unit: "MB" },
+  );
+  const all = texts(svg);
+  assert(all.includes("exceeds the 4 GB wasm heap (estimate: 9.9 GB)"), all.join("|"));
+  assert(!all.includes("does not fit"));
+});
+
 Deno.test("plotCostBars() on a log scale labels ticks as plain numbers", () => {
   const svg = plotCostBars(
     [{ model: "keras-cnn", value: 4.58 }, { model: "small-net", value: 0.002 }],

@@ -21,6 +21,7 @@ const STUDY_SETTINGS = [
   "searchSpace",
   "searchTourSpace",
   "seeds",
+  "trainingSizes",
 ];
 
 Deno.test("the presets are article, quick and smoke, and the default preset is one of them", () => {
@@ -75,7 +76,8 @@ Deno.test("each preset keeps the study settings the studies used before they mov
   assertEquals(searchSpaceFor("smoke").filters1, [2, 3, 4]);
   assertEquals(batchSizesFor("article"), [16, 128, 1024, 8192]);
   const quickBatch = batchStudyConfig("pytorch", 16, { preset: "quick" });
-  assertEquals([quickBatch.trainSize, quickBatch.testSize, quickBatch.numEpochs], [8192, 2000, 1]);
+  // Issue 15 item 6: 5 epochs at every batch size (was 1: one step at 8192, a step count study).
+  assertEquals([quickBatch.trainSize, quickBatch.testSize, quickBatch.numEpochs], [8192, 2000, 5]);
 });
 
 Deno.test("PRESETS is each preset's training part", () => {

@@ -2,12 +2,16 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { modelEntry, registerModel } from "../lib/models/registry.ts";
 import {
   articleReference,
+  compareRatios,
   type ComparisonRow,
   formatArticleComparison,
   formatComparison,
+  formatFinalValues,
+  formatRatioAgreement,
   formatTradeOffs,
   withMemory,
 } from "../lib/measure/report.ts";
+import { estimateStepMemory, exceedsHeapText } from "../lib/measure/cost.ts";
 
 function row(model: string, overrides: Partial<ComparisonRow>): ComparisonRow {
   return {
@@ -54,7 +58,8 @@ Deno.test("formatComparison() has one line per model and a memory column per bat
   const lines = table.split("\n");
   assertEquals(lines.length, 4);
   assertMatch(lines[0], /memory MB @16 \| memory MB @8192 \|$/);
-  assertMatch(lines[2], /^\| keras-cnn \| 1,199,882 .* \| 42\.0 \| does not fit \|$/);
+  // Issue 15 item 9: was "does not fit"; the wasm heap failed, not the model's need.
+  assertMatch(lines[2], /^\| keras-cnn \| 1,199,882 .* \| 42\.0 \| exceeds the 4 GB wasm heap \|$/);
   assertMatch(lines[3], /^\| pytorch \| 21,840 .* \| 0\.08 \| 3\.0 \| 1340\.0 \|$/);
 });
 
@@ -88,6 +93,60 @@ Deno.test("formatArticleComparison() names another large batch and then quotes n
   );
   assertMatch(table, /memory MB @512 \|$/m);
   assertMatch(table, /\| pytorch \| .* \| 84 \/ - \|$/m);
+});
+
+Deno.test("estimateStepMemory() extends the line through the largest batches that fit", () => {
+  const mb = 2 ** 20;
+  const measured = [
+    { batchSize: 16, fits: true, peakBytes: 20 * mb },
+    { batchSize: 256, fits: true, peakBytes: 260 * mb }, // 1 MB per image, 4 MB fixed
+    { batchSize: 8192, fits: false },
+  ];
+  const estimate = estimateStepMemory(measured, 8192)!;
+  assertEquals(estimate.perImageBytes, mb);
+  assertEquals(estimate.fixedBytes, 4 * mb);
+  assertEquals(estimate.estimatedBytes, (4 + 8192) * mb);
+  assertEquals(estimate.fromBatchSizes, [16, 256]);
+  assertEquals(estimateStepMemory(measured.slice(0, 1), 8192), undefined);
+  assertEquals(
+    exceedsHeapText(estimate.estimatedBytes),
+    "exceeds the 4 GB wasm heap (estimate: 8.0 GB)",
+  );
+  const table = formatComparison(withMemory([rows[0]], { "keras-cnn": measured }));
+  assertMatch(table, /\| 20\.0 \| 260\.0 \| exceeds the 4 GB wasm heap \(estimate: 8\.0 GB\) \|$/);
+});
+
+Deno.test("compareRatios() says a timing ratio holds only where both tables agree on it", () => {
+  const quick = [
+    row("keras-cnn", { trainSecondsPerFullEpoch: 113, inferenceSecondsFullTestSet: 10 }),
+    row("pytorch", { trainSecondsPerFullEpoch: 10, inferenceSecondsFullTestSet: 2 }),
+    row("pytorch-gap", { trainSecondsPerFullEpoch: 9, inferenceSecondsFullTestSet: 1 }),
+  ];
+  const full = [
+    row("keras-cnn", { trainSecondsPerFullEpoch: 54, inferenceSecondsFullTestSet: 11 }),
+    row("pytorch", { trainSecondsPerFullEpoch: 10, inferenceSecondsFullTestSet: 2 }),
+    row("pytorch-gap", { trainSecondsPerFullEpoch: 12, inferenceSecondsFullTestSet: 1.1 }),
+  ];
+  const agreements = compareRatios(quick, full);
+  const of = (a: string, b: string, metric: string) =>
+    agreements.find((g) => g.models.join() === `${a},${b}` && g.metric === metric)!;
+  // 11.3x against 5.4x: the same direction, but more than 1.5x apart.
+  assertEquals(of("keras-cnn", "pytorch", "trainSecondsPerFullEpoch").holds, false);
+  assertEquals(of("keras-cnn", "pytorch", "inferenceSecondsFullTestSet").holds, true);
+  // GAP faster than PyTorch on one table, slower on the other: does not hold.
+  const gap = of("pytorch", "pytorch-gap", "trainSecondsPerFullEpoch");
+  assert(gap.ratioA > 1 && gap.ratioB < 1);
+  assertEquals(gap.holds, false);
+  assertEquals(agreements.length, 3 * 2);
+  const table = formatRatioAgreement(agreements, { labels: ["quick", "full"] }).split("\n");
+  assertEquals(
+    table[0],
+    "| models | training time, quick | full | both? | inference time, quick | full | both? |",
+  );
+  assertEquals(
+    table[2],
+    "| keras-cnn / pytorch | 11.3x | 5.4x | does not hold | 5.0x | 5.5x | holds |",
+  );
 });
 
 Deno.test("articleReference() reads the registry's article figures, only where the article gives one", () => {
@@ -129,4 +188,15 @@ Deno.test("articleReference() includes a newly registered model's article figure
     unregister();
   }
   assertEquals(articleReference("cpuSecondsPerEpoch").length, 3);
+});
+
+Deno.test("formatFinalValues() gives each run's last epoch to two decimals", () => {
+  const history = [
+    { testAccuracy: 0.97, testLoss: 0.1, trainLoss: 0.2 },
+    { testAccuracy: 0.9926, testLoss: 0.0251, trainLoss: 0.0102 },
+  ];
+  assertEquals(
+    formatFinalValues([{ model: "keras-cnn", history }]).split("\n")[2],
+    "| keras-cnn | 2 | 99.26% | 0.0251 | 0.0102 |",
+  );
 });

@@ -3,13 +3,19 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows }
 import { initBackend } from "../lib/backend/backend.ts";
 import { findStoredResult } from "../lib/studies/experiment.ts";
 import { makeConfig } from "../lib/training/config.ts";
+import { loadExperimentData } from "../lib/studies/experiment.ts";
+import { tCritical95 } from "../lib/studies/t_table.ts";
 import { plotSeedSpread, SVG_NS } from "../lib/plots/mod.ts";
 import {
   compareSpreads,
+  compareWithInterval,
+  formatSeedIntervals,
   formatSeedSpreads,
+  meanInterval,
   runSeedStudy,
   type SeedRun,
   seedSpreads,
+  seedStudyConfigs,
   spreadStats,
 } from "../lib/studies/seeds.ts";
 
@@ -91,11 +97,11 @@ Deno.test("runSeedStudy() trains each model once per seed, then reads every run 
       2,
       false,
     ]]);
-    // Each run is stored under its own seed, as runExperiment stores it.
+    // Each run is stored under its own seed, as runExperiment stores it, on the fixed data.
     for (const run of study.runs) {
       const config = makeConfig("small-net", {
         preset: "smoke",
-        overrides: { ...overrides, seed: run.seed },
+        overrides: { ...overrides, seed: run.seed, dataSeed: 0 },
       });
       const stored = await findStoredResult(config, { resultsDir });
       assertEquals(stored?.history.at(-1)?.testAccuracy, run.accuracy);
@@ -146,4 +152,83 @@ Deno.test("plotSeedSpread() draws a dot per seed, the mean and the spread of eac
   const texts = [...svg.querySelectorAll("text")].map((t) => t.textContent);
   assert(texts.includes("99.00% ± 0.10 (3 seeds)"), texts.join("|"));
   assert(texts.includes("95.33% ± 0.58 (3 seeds)"), texts.join("|"));
+});
+
+Deno.test("a seed study keeps the data fixed: every seed trains and tests on the same images", async () => {
+  const configs = seedStudyConfigs(["small-net"], [0, 1, 2], { preset: "smoke" });
+  const flat = configs.map(([config]) => config);
+  assertEquals(flat.map((config) => config.seed), [0, 1, 2]);
+  // All 10,000 test images; the data seed is 0, left out where it equals the seed (seed 0).
+  assertEquals(flat.map((config) => config.testSize), [10_000, 10_000, 10_000]);
+  assertEquals(flat.map((config) => config.dataSeed), [undefined, 0, 0]);
+  const [a, b] = await Promise.all(flat.slice(0, 2).map((config) => loadExperimentData(config)));
+  assertEquals(a.train.labels, b.train.labels);
+  assertEquals(a.train.images.slice(0, 784 * 4), b.train.images.slice(0, 784 * 4));
+  assertEquals(a.test.labels, b.test.labels);
+  // The old study, where each seed drew its own images, is still there when asked for.
+  const mixed = seedStudyConfigs(["small-net"], [0, 1], { preset: "smoke", fixedData: false });
+  assertEquals(mixed.map(([config]) => [config.testSize, config.dataSeed]), [
+    [256, undefined],
+    [256, undefined],
+  ]);
+  const [c, d] = await Promise.all(mixed.map(([config]) => loadExperimentData(config)));
+  assert(c.train.labels.some((label, i) => label !== d.train.labels[i]), "seeds 0, 1 differ");
+});
+
+Deno.test("a dataSeed equal to the seed is left out, so stored results keep their keys", () => {
+  assertEquals(makeConfig("pytorch", { overrides: { seed: 2, dataSeed: 2 } }), {
+    ...makeConfig("pytorch", { overrides: { seed: 2 } }),
+  });
+  assert(!("dataSeed" in makeConfig("pytorch")));
+  assertThrows(() => makeConfig("pytorch", { overrides: { dataSeed: -1 } }), /dataSeed must be/);
+});
+
+Deno.test("tCritical95() reads Student's t table: 12.71 for 1 degree, 4.30 for 2, 1.96 for many", () => {
+  assertEquals(tCritical95(1), 12.706);
+  assertEquals(tCritical95(2), 4.303);
+  assertEquals(tCritical95(30), 2.042);
+  assertEquals(tCritical95(35), 2.042); // between entries: the larger (cautious) value
+  assertEquals(tCritical95(60), 2.0);
+  assertEquals(tCritical95(5000), 1.96);
+  assertThrows(() => tCritical95(0), /at least 1/);
+});
+
+Deno.test("meanInterval() is mean ± t(n - 1) x standard error, wider than ± 2 SE for 3 seeds", () => {
+  const stats = spreadStats([0.97, 0.99, 0.98]);
+  const interval = meanInterval(stats);
+  assertEquals(interval.degreesOfFreedom, 2);
+  assertAlmostEquals(interval.halfWidth, 4.303 * 0.01 / Math.sqrt(3), 1e-12);
+  assertAlmostEquals(interval.low, 0.98 - interval.halfWidth, 1e-12);
+  assert(interval.halfWidth > 2 * stats.standardError);
+  assert(Number.isNaN(meanInterval(spreadStats([0.5])).halfWidth));
+});
+
+Deno.test("compareWithInterval() calls clear only what a Welch t interval keeps away from 0", () => {
+  const a = spreadStats([0.990, 0.991, 0.992]); // SE 0.000577
+  const b = spreadStats([0.986, 0.987, 0.988]);
+  const far = compareWithInterval(a, b);
+  assertAlmostEquals(far.difference, 0.004, 1e-12);
+  assertEquals(far.degreesOfFreedom, 4); // equal spreads, 3 + 3 runs: 4 degrees
+  assertEquals(far.tCritical, 2.776);
+  assertEquals(far.clear, true);
+  // 2 SE would call this one clear; the t interval (t = 2.78) does not.
+  const close = compareWithInterval(a, spreadStats([0.988, 0.989, 0.990]));
+  assert(Math.abs(close.difference) > 2 * close.standardError);
+  assertEquals(close.clear, false);
+  assertThrows(() => compareWithInterval(spreadStats([0.9]), b), /at least 2 runs/);
+});
+
+Deno.test("formatSeedIntervals() shows the t interval and the test set's own standard error", () => {
+  const [row] = seedSpreads([
+    { model: "pytorch", seed: 0, accuracy: 0.97, cached: true, testImages: 10_000 },
+    { model: "pytorch", seed: 1, accuracy: 0.99, cached: true, testImages: 10_000 },
+  ]);
+  assertEquals(row.testImages, 10_000);
+  const lines = formatSeedIntervals([row]).split("\n");
+  // n = 2: t = 12.71, SE = 0.01 -> ± 12.71 points; binomial SE at 98% on 10,000: 0.14 points.
+  assertEquals(
+    lines[2],
+    "| pytorch | 2 | 98.00% | 85.29% to 110.71% (± 12.71 points, t = 12.71) | 1.41 points | " +
+      "10,000 | 0.14 points |",
+  );
 });

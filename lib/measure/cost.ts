@@ -20,6 +20,55 @@ export interface MemoryMeasurement {
   note?: string;
 }
 
+/** The most memory tf.js's wasm backend can address: a 32-bit heap, 4 GB. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/** A step's memory at a batch that was not measured, from the measured ones that fit. */
+export interface MemoryEstimate {
+  batchSize: number;
+  /** Bytes one more image adds: its activations (and their gradients) through the network. */
+  perImageBytes: number;
+  /** Weights, optimizer state and anything else that does not grow with the batch. */
+  fixedBytes: number;
+  estimatedBytes: number;
+  /** The two batch sizes the line runs through. */
+  fromBatchSizes: [number, number];
+}
+
+/**
+ * Estimates a step's memory at `batchSize` on the straight line through the two largest
+ * measured batches that fit: activations grow linearly with the batch, weights do not.
+ * Undefined when fewer than two distinct batch sizes fit.
+ */
+export function estimateStepMemory(
+  measurements: readonly MemoryMeasurement[],
+  batchSize: number,
+): MemoryEstimate | undefined {
+  const fitting = measurements
+    .filter((m) => m.fits && m.peakBytes !== undefined)
+    .filter((m, i, all) => all.findIndex((other) => other.batchSize === m.batchSize) === i)
+    .sort((a, b) => a.batchSize - b.batchSize);
+  if (fitting.length < 2) return undefined;
+  const [small, large] = fitting.slice(-2);
+  const perImageBytes = (large.peakBytes! - small.peakBytes!) / (large.batchSize - small.batchSize);
+  const fixedBytes = large.peakBytes! - perImageBytes * large.batchSize;
+  return {
+    batchSize,
+    perImageBytes,
+    fixedBytes,
+    estimatedBytes: fixedBytes + perImageBytes * batchSize,
+    fromBatchSizes: [small.batchSize, large.batchSize],
+  };
+}
+
+/** What a memory cell says for a step that did not fit: the heap it exceeds, and the estimate. */
+export function exceedsHeapText(estimatedBytes?: number): string {
+  const estimate = estimatedBytes === undefined
+    ? ""
+    : ` (estimate: ${(estimatedBytes / 2 ** 30).toFixed(1)} GB)`;
+  return `exceeds the 4 GB wasm heap${estimate}`;
+}
+
 /** Runs one SGD step of `model` on random images and returns its peak memory in bytes. */
 export async function measureStepMemory(
   model: tf.LayersModel,

@@ -231,3 +231,42 @@ function markdownTable(header: string[], rows: string[][]): string {
     ...rows.map((cells) => `| ${cells.join(" | ")} |`),
   ].join("\n");
 }
+
+/** Accuracy at each precision on a run's validation split: what a choice should be made on. */
+export interface ValidationAccuracy {
+  key: string;
+  images: number;
+  accuracy: Record<Precision, number>;
+}
+
+/**
+ * Evaluates `result`'s model at each precision on `validation`, the split it held out
+ * (`config.validationSize`); a run that held none out has no validation accuracy (an error).
+ */
+export async function measureValidationAccuracy(
+  result: RunResult,
+  validation: MnistSplit,
+  options: { resultsDir?: string } = {},
+): Promise<ValidationAccuracy> {
+  const held = result.config.validationSize;
+  if (held === undefined || held !== validation.count) {
+    throw new Error(
+      `${result.key} held out ${held ?? "no"} validation images, the data given has ` +
+        `${validation.count}; choose on the validation split of a run trained with validationSize`,
+    );
+  }
+  const model = await loadTrainedModel(result, { resultsDir: options.resultsDir });
+  try {
+    const accuracy = {} as Record<Precision, number>;
+    for (const precision of PRECISIONS) {
+      const evaluation = await evaluateQuantized(model, validation, {
+        precision,
+        batchSize: result.config.evalBatchSize,
+      });
+      accuracy[precision] = evaluation.accuracy;
+    }
+    return { key: result.key, images: validation.count, accuracy };
+  } finally {
+    model.dispose();
+  }
+}

@@ -9,3 +9,4 @@ export * from "./deploy.ts";
 export * from "./experiment_costs.ts";
 export * from "./mistakes.ts";
 export * from "./report.ts";
+export * from "./timing.ts";

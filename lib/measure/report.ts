@@ -1,6 +1,6 @@
 /** Side-by-side tables of stored runs: accuracy against what each model costs. */
 import { MODEL_REGISTRY } from "../models/registry.ts";
-import type { MemoryMeasurement } from "./cost.ts";
+import { estimateStepMemory, exceedsHeapText, type MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment_costs.ts";
 import { formatCount, formatMB } from "../common/format.ts";
 import { formatTable } from "../common/markdown.ts";
@@ -20,6 +20,8 @@ export interface ComparisonRow {
   weightMB: number;
   /** Peak training memory in MB per measured batch size; null where it did not fit. */
   memoryMB: Record<number, number | null>;
+  /** Where a batch did not fit: its memory estimated from the batches that did, in MB. */
+  memoryEstimateMB?: Record<number, number>;
 }
 
 /** Turns stored results into comparison rows, in the order given. */
@@ -69,7 +71,11 @@ export function formatComparison(rows: ComparisonRow[]): string {
     formatMB(row.weightMB),
     ...batchSizes.map((size) => {
       const value = row.memoryMB[size];
-      return value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(1);
+      return value === undefined
+        ? "-"
+        : value === null
+        ? exceedsHeapText(estimatedBytes(row, size))
+        : value.toFixed(1);
     }),
   ]);
   return formatTable(header, lines, { align: header.map((_, i) => (i === 0 ? "l" : "r")) });
@@ -80,14 +86,26 @@ export function withMemory(
   rows: ComparisonRow[],
   measurements: Record<string, MemoryMeasurement[]>,
 ): ComparisonRow[] {
-  return rows.map((row) => ({
-    ...row,
-    memoryMB: Object.fromEntries(
-      (measurements[row.model] ?? []).map((
-        m,
-      ) => [m.batchSize, m.fits ? m.peakBytes! / 2 ** 20 : null]),
-    ),
-  }));
+  return rows.map((row) => {
+    const measured = measurements[row.model] ?? [];
+    const estimates = measured.filter((m) => !m.fits).flatMap((m) => {
+      const estimate = estimateStepMemory(measured, m.batchSize);
+      return estimate ? [[m.batchSize, estimate.estimatedBytes / 2 ** 20]] : [];
+    });
+    return {
+      ...row,
+      memoryMB: Object.fromEntries(
+        measured.map((m) => [m.batchSize, m.fits ? m.peakBytes! / 2 ** 20 : null]),
+      ),
+      ...(estimates.length > 0 ? { memoryEstimateMB: Object.fromEntries(estimates) } : {}),
+    };
+  });
+}
+
+// The estimate for a batch that did not fit, in bytes, where there is one.
+function estimatedBytes(row: ComparisonRow, batchSize: number): number | undefined {
+  const mb = row.memoryEstimateMB?.[batchSize];
+  return mb === undefined ? undefined : mb * 2 ** 20;
 }
 
 /** Ours beside the article's, per model: "ours / article" in each cell, "-" where it gives none. */
@@ -108,8 +126,14 @@ export function formatArticleComparison(
     "memory MB @16",
     `memory MB @${largeBatch}`,
   ];
-  const memory = (value: number | null | undefined) =>
-    value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(0);
+  const memory = (row: ComparisonRow, size: number) => {
+    const value = row.memoryMB[size];
+    return value === undefined
+      ? "-"
+      : value === null
+      ? exceedsHeapText(estimatedBytes(row, size))
+      : value.toFixed(0);
+  };
   const lines = rows.map((row) => {
     // The registry entry's figures; none for a model the article does not give (or one that is
     // not registered, such as a search candidate).
@@ -124,9 +148,9 @@ export function formatArticleComparison(
       pair(formatMB(row.weightMB), article?.weightMB?.toFixed(2)),
       pair(row.trainSecondsPerFullEpoch.toFixed(0), article?.cpuSecondsPerEpoch?.toFixed(0)),
       pair(row.inferenceSecondsFullTestSet.toFixed(1), article?.cpuInferenceSeconds?.toFixed(0)),
-      pair(memory(row.memoryMB[16]), article?.gpuMemoryMB?.batch16.toFixed(0)),
+      pair(memory(row, 16), article?.gpuMemoryMB?.batch16.toFixed(0)),
       pair(
-        memory(row.memoryMB[largeBatch]),
+        memory(row, largeBatch),
         largeBatch === 8192 ? article?.gpuMemoryMB?.batch8192.toFixed(0) : undefined,
       ),
     ];
@@ -163,6 +187,85 @@ export function formatTradeOffs(rows: ComparisonRow[]): string {
     `(${(best.testAccuracy * 100).toFixed(2)}%):`,
     "",
     formatTable(header, lines, { align: ["l", "r", "r", "r", "r", "r"] }),
+  ].join("\n");
+}
+
+/** The timing metrics `compareRatios` holds against each other. */
+export const RATIO_METRICS = ["trainSecondsPerFullEpoch", "inferenceSecondsFullTestSet"] as const;
+
+/** One pair of models, one metric: the ratio in each table, and whether it carries over. */
+export interface RatioAgreement {
+  models: [string, string];
+  metric: (typeof RATIO_METRICS)[number];
+  /** First model's figure over the second's, in each table. */
+  ratioA: number;
+  ratioB: number;
+  /**
+   * Both tables put the same model ahead and agree within `tolerance` (ratio of ratios): only
+   * then may a text say the ratio carries over from one preset to the other.
+   */
+  holds: boolean;
+}
+
+/**
+ * For every pair of models in both tables, the ratio of each timing metric in table `a` and in
+ * table `b`, and whether it holds in both (same direction, within `tolerance`, default 1.5x).
+ */
+export function compareRatios(
+  a: ComparisonRow[],
+  b: ComparisonRow[],
+  options: { tolerance?: number } = {},
+): RatioAgreement[] {
+  const tolerance = options.tolerance ?? 1.5;
+  if (!(tolerance >= 1)) throw new Error(`tolerance is a factor of at least 1, got ${tolerance}`);
+  const inB = new Map(b.map((row) => [row.model, row]));
+  const models = a.map((row) => row.model).filter((model) => inB.has(model));
+  const inA = new Map(a.map((row) => [row.model, row]));
+  const agreements: RatioAgreement[] = [];
+  for (const [i, first] of models.entries()) {
+    for (const second of models.slice(i + 1)) {
+      for (const metric of RATIO_METRICS) {
+        const ratioA = inA.get(first)![metric] / inA.get(second)![metric];
+        const ratioB = inB.get(first)![metric] / inB.get(second)![metric];
+        const sameSide = (ratioA - 1) * (ratioB - 1) > 0 || (ratioA === 1 && ratioB === 1);
+        const apart = Math.max(ratioA / ratioB, ratioB / ratioA);
+        agreements.push({
+          models: [first, second],
+          metric,
+          ratioA,
+          ratioB,
+          holds: Number.isFinite(apart) && sameSide && apart <= tolerance,
+        });
+      }
+    }
+  }
+  return agreements;
+}
+
+/** A Markdown table of `compareRatios`: one row per pair, each timing's two ratios and verdict. */
+export function formatRatioAgreement(
+  agreements: RatioAgreement[],
+  options: { labels?: [string, string] } = {},
+): string {
+  const [la, lb] = options.labels ?? ["table A", "table B"];
+  const pairs = [...new Set(agreements.map((g) => g.models.join(" / ")))];
+  const cell = (g: RatioAgreement | undefined) =>
+    g === undefined
+      ? "- | - | -"
+      : `${g.ratioA.toFixed(1)}x | ${g.ratioB.toFixed(1)}x | ${
+        g.holds ? "holds" : "does not hold"
+      }`;
+  const lines = pairs.map((pair) => {
+    const of = (metric: string) =>
+      agreements.find((g) => g.models.join(" / ") === pair && g.metric === metric);
+    return `| ${pair} | ${cell(of("trainSecondsPerFullEpoch"))} | ${
+      cell(of("inferenceSecondsFullTestSet"))
+    } |`;
+  });
+  return [
+    `| models | training time, ${la} | ${lb} | both? | inference time, ${la} | ${lb} | both? |`,
+    "|---|--:|--:|---|--:|--:|---|",
+    ...lines,
   ].join("\n");
 }
 
@@ -204,4 +307,30 @@ export function articleReference(
     const value = valueOf(entry);
     return value === undefined ? [] : [{ model: entry.name, value }];
   });
+}
+
+/**
+ * The last epoch of each run as a table: what a chart squeezed into a narrow band of accuracy
+ * cannot show, to two decimals.
+ */
+export function formatFinalValues(
+  runs: {
+    model: string;
+    history: { testAccuracy: number; testLoss: number; trainLoss: number }[];
+  }[],
+): string {
+  return formatTable(
+    ["model", "epochs", "final test accuracy", "final test loss", "final training loss"],
+    runs.map(({ model, history }) => {
+      const last = history.at(-1)!;
+      return [
+        model,
+        history.length,
+        `${(last.testAccuracy * 100).toFixed(2)}%`,
+        last.testLoss.toFixed(4),
+        last.trainLoss.toFixed(4),
+      ];
+    }),
+    { align: ["l", "r", "r", "r", "r"] },
+  );
 }

@@ -143,19 +143,68 @@ export function checkFirstEpochClaim(
   });
 }
 
-/** The rule of thumb's bounds for MNIST: about #features to about #observations. */
+/** The order of magnitude of `value`: the power of ten nearest to it on a log scale. */
+export function orderOfMagnitude(value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new Error(`orderOfMagnitude() needs a positive number, got ${value}`);
+  }
+  return 10 ** Math.round(Math.log10(value));
+}
+
+/**
+ * The article's rule of thumb as it gives it: the parameter count should be of "the same order
+ * of magnitude" as the number of observations (MNIST's 60,000 images: about 100,000, a starting
+ * upper bound) and as the number of features (784 pixels: about 1,000, a starting lower bound).
+ * A starting point for a search, not a law; the article advises starting bigger and shrinking.
+ */
 export const RULE_OF_THUMB = {
   /** 28 x 28 pixels per image. */
   features: 784,
   /** Training images. */
   observations: 60_000,
+  /** The features' order of magnitude: where the article starts the lower bound. */
+  lowerBound: orderOfMagnitude(784),
+  /** The observations' order of magnitude: where the article starts the upper bound. */
+  upperBound: orderOfMagnitude(60_000),
+  /** The article's own words for how close to them, the only phrase quoted. */
+  phrase: "the same order of magnitude",
+  /** Which way to search from there (the article: bigger first, then cut down). */
+  advice: "start bigger, then shrink",
 } as const;
 
-/** Where a parameter count falls against the rule of thumb. */
-export function ruleOfThumbPosition(params: number): "below" | "inside" | "above" {
-  if (params < RULE_OF_THUMB.features) return "below";
-  if (params > RULE_OF_THUMB.observations) return "above";
-  return "inside";
+/** A band of parameter counts within half an order of magnitude of `center` (log scale). */
+export function orderOfMagnitudeBand(center: number): { from: number; to: number } {
+  return { from: center / Math.sqrt(10), to: center * Math.sqrt(10) };
+}
+
+/** Where a parameter count falls against the rule of thumb's order-of-magnitude bands. */
+export type RuleOfThumbPosition =
+  | "below"
+  | "lower bound's order"
+  | "between"
+  | "upper bound's order"
+  | "above";
+
+/**
+ * Where `params` falls: within half an order of magnitude of about 1,000 ("lower bound's
+ * order"), of about 100,000 ("upper bound's order"), between the two bands, or outside them.
+ */
+export function ruleOfThumbPosition(params: number): RuleOfThumbPosition {
+  const lower = orderOfMagnitudeBand(RULE_OF_THUMB.lowerBound);
+  const upper = orderOfMagnitudeBand(RULE_OF_THUMB.upperBound);
+  if (params < lower.from) return "below";
+  if (params <= lower.to) return "lower bound's order";
+  if (params < upper.from) return "between";
+  if (params <= upper.to) return "upper bound's order";
+  return "above";
+}
+
+/** The rule of thumb's two bands, to shade on a chart of parameters (log scale). */
+export function ruleOfThumbBands(): { from: number; to: number; label: string }[] {
+  return [
+    { ...orderOfMagnitudeBand(RULE_OF_THUMB.lowerBound), label: "~1k: features' order" },
+    { ...orderOfMagnitudeBand(RULE_OF_THUMB.upperBound), label: "~100k: observations' order" },
+  ];
 }
 
 /** One model's line in `formatRuleOfThumb`. */
@@ -168,10 +217,10 @@ export interface RuleOfThumbRow {
   from: string;
 }
 
-/** A Markdown table: each model's parameters, where they fall against the band, its accuracy. */
+/** A Markdown table: each model's parameters, where they fall against the bands, its accuracy. */
 export function formatRuleOfThumb(rows: RuleOfThumbRow[]): string {
   return formatTable(
-    ["model", "parameters", "against the band", "accuracy", "from"],
+    ["model", "parameters", "against the bands", "accuracy", "from"],
     rows.map((row) => [
       row.model,
       formatCount(row.params),

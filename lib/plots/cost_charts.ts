@@ -27,9 +27,12 @@ export interface CostBarsOptions {
   referenceLabel?: string;
 }
 
-/** Horizontal bars of one cost per model; `null` means it does not fit, shown as text. */
+/**
+ * Horizontal bars of one cost per model; `null` means it does not fit, shown as the row's
+ * `note` (e.g. "exceeds the 4 GB wasm heap (estimate: 3.1 GB)") or "does not fit".
+ */
 export function plotCostBars(
-  rows: { model: string; value: number | null }[],
+  rows: { model: string; value: number | null; note?: string }[],
   options: CostBarsOptions,
 ): SvgChart {
   const reference = options.reference ?? [];
@@ -45,7 +48,7 @@ export function plotCostBars(
   const bars = rows.filter((r): r is { model: string; value: number } => r.value !== null);
   const labels = rows.map((r) => {
     const ref = referenceOf.get(r.model);
-    const ours = r.value === null ? "does not fit" : `${formatNumber(r.value)}${unit}`;
+    const ours = r.value === null ? r.note ?? "does not fit" : `${formatNumber(r.value)}${unit}`;
     return {
       model: r.model,
       x: Math.max(r.value ?? min, ref ?? min),

@@ -220,3 +220,91 @@ function smoothBatches(losses: number[], numBatches: number): { epoch: number; l
   }
   return points;
 }
+
+/** Options of `plotTrainVsHeldOut`. */
+export interface TrainVsHeldOutOptions {
+  title?: string;
+  subtitle?: string;
+}
+
+/**
+ * One small panel per model: its training loss (solid) and held-out loss (dashed: the
+ * validation split where the run held one out, else the test set) after each epoch. A dashed
+ * line far above the solid one is a model too big for its data; both high and together, too
+ * small.
+ */
+export function plotTrainVsHeldOut(
+  runs: { model: string; history: EpochMetrics[] }[],
+  options: TrainVsHeldOutOptions = {},
+): SvgChart {
+  const panelWidth = Math.min(300, Math.floor(800 / Math.max(1, runs.length)));
+  const onValidation = runs.every((r) => r.history.every((m) => m.validationLoss !== undefined));
+  const heldOutName = onValidation ? "validation" : "held-out";
+  const all = runs.flatMap((r) =>
+    r.history.flatMap((m) => [m.trainLoss, m.validationLoss ?? m.testLoss])
+  ).filter((v) => Number.isFinite(v) && v > 0);
+  const yDomain: [number, number] = all.length > 0
+    ? [Math.min(...all) / 1.3, Math.max(...all) * 1.3]
+    : [0.01, 1];
+  const panels = runs.map(({ model, history }, i) => {
+    const points = history.flatMap((m) => [
+      { epoch: m.epoch, loss: m.trainLoss, split: "training" },
+      {
+        epoch: m.epoch,
+        loss: m.validationLoss ?? m.testLoss,
+        split: m.validationLoss === undefined ? "test" : "validation",
+      },
+    ]);
+    const lastEpoch = Math.max(1, ...history.map((m) => m.epoch));
+    return Plot.plot({
+      ...base(),
+      width: panelWidth,
+      height: 280,
+      marginLeft: i === 0 ? 52 : 36,
+      marginRight: 12,
+      marginTop: 30,
+      marginBottom: BOTTOM,
+      x: epochAxis(1, lastEpoch, Math.max(2, Math.floor(panelWidth / 50))),
+      y: {
+        type: "log",
+        domain: yDomain,
+        ticks: oneTwoFive(yDomain[0], yDomain[1]),
+        tickFormat: formatNumber,
+        label: i === 0 ? "loss (log scale)" : null,
+        grid: true,
+      },
+      marks: [
+        Plot.line(points.filter((p) => p.split === "training"), {
+          x: "epoch",
+          y: "loss",
+          stroke: modelColor(model),
+          strokeWidth: 2.5,
+        }),
+        Plot.line(points.filter((p) => p.split !== "training"), {
+          x: "epoch",
+          y: "loss",
+          stroke: modelColor(model),
+          strokeWidth: 2.5,
+          strokeDasharray: "6,4",
+        }),
+        Plot.dot(points, { x: "epoch", y: "loss", fill: modelColor(model), r: 3 }),
+        Plot.text([model], { frameAnchor: "top", dy: -22, fontWeight: "bold" }),
+      ],
+    });
+  });
+  const legend: LegendItem[] = [
+    { label: "training loss", color: "#333", shape: "line" },
+    { label: `${heldOutName} loss`, color: "#333", shape: "dash" },
+  ];
+  return composeChart(panels, {
+    title: options.title ?? `Training loss against ${heldOutName} loss, per model`,
+    subtitle: options.subtitle ??
+      `Dashed far above solid: too big for the data (overfits). Both high and close: too small ` +
+        `(underfits). Held out: ${
+          onValidation
+            ? "the validation split"
+            : "the validation split where the run has one, else the test set"
+        }.`,
+    legend,
+  });
+}

@@ -1,15 +1,26 @@
 /**
  * How the batch size changes the cost and the result of training: seconds per epoch and final
- * accuracy from batch 16 (the article's) to 8192, with the learning rate scaled to the batch.
- * Every run goes through `runExperiment`, so each batch size's result is stored.
+ * accuracy from batch 16 (the article's) to 8192, at equal epochs (so a bigger batch takes
+ * fewer steps, which each run reports), with the learning rate scaled to the batch or kept.
+ * Times come from a warm-up and repeated steps (lib/measure/timing.ts). Every run goes through
+ * `runExperiment`, so each batch size's result is stored.
  */
-import { makeConfig, type TrainConfig } from "../training/config.ts";
+import { dataSeedOf, makeConfig, type TrainConfig } from "../training/config.ts";
 import { studySettings } from "../training/presets.ts";
 import { defaultPreset } from "../common/settings.ts";
 import { currentBackend } from "../backend/backend.ts";
 import { findStoredResult, runExperiment } from "./experiment.ts";
 import { initBackend } from "../backend/backend.ts";
-import { loadMnist, type Mnist } from "../data/mnist.ts";
+import { loadMnist, type Mnist, MNIST_TRAIN_SIZE } from "../data/mnist.ts";
+import { buildModel } from "../models/registry.ts";
+import {
+  DEFAULT_TIMING,
+  formatTiming,
+  measureTrainStep,
+  type RepeatedTiming,
+  scaleTiming,
+  type TimingOptions,
+} from "../measure/timing.ts";
 import { formatTable } from "../common/markdown.ts";
 import {
   defaultResultsDir,
@@ -107,6 +118,16 @@ export interface BatchRun {
   /** The loss became NaN or infinite: the learning rate was too large for this batch. */
   diverged: boolean;
   cached: boolean;
+  /** How the learning rate followed the batch, and whether the cap stopped it. */
+  rule?: LearningRateRule;
+  capped?: boolean;
+  numEpochs?: number;
+  /** Gradient steps the run took: epochs x batches per epoch (fewer for a bigger batch). */
+  steps?: number;
+  /** One training step, timed after a warm-up over repeats (random images, fresh model). */
+  stepTiming?: RepeatedTiming;
+  /** The same, times the steps of one epoch of 60,000 images. */
+  epochTiming?: RepeatedTiming;
 }
 
 /** Options of `runBatchStudy`. */
@@ -117,6 +138,8 @@ export interface BatchStudyOptions {
   overrides?: Partial<Omit<TrainConfig, "model" | "batchSize">>;
   /** How the learning rate follows the batch; its base is the config's learning rate. */
   scaling?: Omit<LearningRateScaling, "baseLearningRate">;
+  /** How each batch size's step is timed (default 1 warm-up, 5 repeats); false: not timed. */
+  timing?: TimingOptions | false;
   resultsDir?: string;
   retrain?: boolean;
   onRunStart?: (
@@ -205,7 +228,7 @@ export async function runBatchStudy(
           data: data ??= await loadMnist({
             trainSize: config.trainSize,
             testSize: config.testSize,
-            seed: config.seed,
+            seed: dataSeedOf(config),
           }),
         });
         run = batchRun(config, result, false);
@@ -215,10 +238,80 @@ export async function runBatchStudy(
         run = divergedRun(config, false);
       }
     }
+    run = {
+      ...run,
+      rule: options.scaling?.rule ?? "linear",
+      capped: scaledLearningRate(batchSize, {
+        ...options.scaling,
+        maxLearningRate: Infinity,
+        baseLearningRate: batchStudyConfig(model, 16, options).learningRate,
+      }) > learningRate * (1 + 1e-9),
+      numEpochs: config.numEpochs,
+      steps: config.numEpochs * Math.ceil(config.trainSize / batchSize),
+    };
+    if (options.timing !== false) {
+      const stepTiming = await storedStepTiming(config, backend, options);
+      run = {
+        ...run,
+        stepTiming,
+        epochTiming: scaleTiming(stepTiming, Math.ceil(MNIST_TRAIN_SIZE / batchSize)),
+      };
+    }
     runs.push(run);
     await options.onRunDone?.(run);
   }
   return runs;
+}
+
+// One step of `config`'s model at its batch size, timed once per model, batch and backend.
+async function storedStepTiming(
+  config: TrainConfig,
+  backend: string,
+  options: BatchStudyOptions,
+): Promise<RepeatedTiming> {
+  const timing = { ...DEFAULT_TIMING, ...(options.timing || {}) };
+  const name = `steptime_${config.model}_${backend}_batch${config.batchSize}_` +
+    `${timing.warmups}w${timing.repeats}r`;
+  const stored = options.retrain
+    ? undefined
+    : await loadMeasurement<RepeatedTiming>(resultsDirOf(options), name);
+  if (stored) return stored;
+  const model = buildModel(config.model, { seed: config.seed });
+  try {
+    const measured = measureTrainStep(model, { ...timing, batchSize: config.batchSize });
+    await saveMeasurement(resultsDirOf(options), name, measured);
+    return measured;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * A Markdown table comparing batch sizes at equal epochs: the rule that set each learning rate
+ * (and whether the cap stopped it), the steps taken, seconds per epoch of 60,000 images from
+ * repeated timed steps (median, fastest-slowest), and the final test accuracy.
+ */
+export function formatBatchComparison(runs: BatchRun[]): string {
+  const lines = [
+    "| model | batch size | learning rate | rule | epochs | steps taken | seconds per epoch of 60,000 (median, fastest-slowest) | test accuracy |",
+    "|---|--:|--:|---|--:|--:|--:|--:|",
+  ];
+  for (const run of runs) {
+    const rule = run.rule === undefined
+      ? "–"
+      : run.rule === "constant"
+      ? "unscaled"
+      : `${run.rule}${run.capped ? " (capped)" : ""}`;
+    const time = run.epochTiming ? formatTiming(run.epochTiming, 1) : "–";
+    lines.push(
+      `| ${run.model} | ${run.batchSize} | ${
+        Number(run.learningRate.toPrecision(3))
+      } | ${rule} | ` +
+        `${run.numEpochs ?? "–"} | ${run.steps?.toLocaleString("en-US") ?? "–"} | ${time} | ` +
+        `${run.diverged ? "diverged" : `${(run.accuracy * 100).toFixed(2)}%`} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** A Markdown table of a batch study: learning rate, seconds per epoch and accuracy per run. */

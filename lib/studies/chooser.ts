@@ -2,7 +2,7 @@
  * "Choose for your device": given what a device allows (weight size, time per image) and the
  * accuracy the task needs, rank the models that fit and say for every other one why not.
  */
-import type { DeploymentRow, Precision } from "../measure/deploy.ts";
+import type { DeploymentRow, Precision, ValidationAccuracy } from "../measure/deploy.ts";
 import { formatCount, formatMB } from "../common/format.ts";
 import { formatTable } from "../common/markdown.ts";
 
@@ -30,6 +30,8 @@ export interface Candidate {
   source: string;
   /** Images the accuracy was measured on; with it, accuracies within one standard error tie. */
   evaluatedOn?: number;
+  /** Which split the accuracy is on: the validation split where the run held one out. */
+  accuracyOn?: "validation" | "test";
 }
 
 /** What `chooseForDevice` decides. */
@@ -163,21 +165,26 @@ export function rankCandidates(candidates: Candidate[]): Candidate[] {
 /** Deployment rows as candidates, one per model and precision: "pytorch (float16)". */
 export function deploymentCandidates(
   rows: DeploymentRow[],
-  options: { precisions?: Precision[] } = {},
+  options: { precisions?: Precision[]; validation?: ValidationAccuracy[] } = {},
 ): Candidate[] {
   // The formats a TensorFlow.js app can load (int8 is an estimate for mobile runtimes).
   const precisions = options.precisions ?? ["float32", "float16", "uint8"];
-  return rows.flatMap((row) =>
-    precisions.map((precision) => ({
+  return rows.flatMap((row) => {
+    // Choose on the validation split where the run has one; else the test set, and say so.
+    const validation = options.validation?.find((v) => v.key === row.key);
+    return precisions.map((precision) => ({
       name: precision === "float32" ? row.model : `${row.model} (${precision})`,
       params: row.trainableParams,
       weightMB: row.precisions[precision].bytes / 2 ** 20,
       latencyMs: row.latency.p95Ms,
-      accuracy: row.precisions[precision].accuracy,
-      source: `${row.key}, ${formatCount(row.testImages)} test images, ${row.backend}`,
-      evaluatedOn: row.testImages,
-    }))
-  );
+      accuracy: validation ? validation.accuracy[precision] : row.precisions[precision].accuracy,
+      source: validation
+        ? `${row.key}, ${formatCount(validation.images)} validation images, ${row.backend}`
+        : `${row.key}, ${formatCount(row.testImages)} test images, ${row.backend}`,
+      evaluatedOn: validation ? validation.images : row.testImages,
+      accuracyOn: validation ? "validation" as const : "test" as const,
+    }));
+  });
 }
 
 /** The decision as Markdown: the budget, the ranked table, and why each other candidate fails. */
@@ -194,6 +201,19 @@ export function formatChoice(choice: Choice): string {
   ].filter((limit) => limit !== undefined);
   const total = choice.fits.length + choice.rejected.length;
   const lines = [`**Budget:** ${limits.length > 0 ? limits.join(", ") : "no limits"}.`, ""];
+  const all = [...choice.fits, ...choice.rejected.map((r) => r.candidate)];
+  const onTest = all.filter((c) => (c.accuracyOn ?? "test") === "test").length;
+  if (all.length > 0 && budget.minAccuracy !== undefined) {
+    lines.push(
+      onTest === 0
+        ? "The accuracy bar is checked on each run's validation split; the test set stays for " +
+          "the final report."
+        : `The accuracy bar is checked on **test** accuracy for ${onTest} of ${all.length} ` +
+          `candidates: their runs held out no validation split, so choosing on it makes the ` +
+          `test figure of the winner a little optimistic.`,
+      "",
+    );
+  }
   if (choice.fits.length === 0) {
     lines.push(
       `**None of the ${total} candidates fits.** Loosen the limit that rules out most of ` +

@@ -9,7 +9,7 @@ import { buildModel } from "../models/registry.ts";
 import { measureTrainingMemory, type MemoryMeasurement } from "../measure/cost.ts";
 import { type ExperimentOutcome, measureCosts } from "../measure/experiment_costs.ts";
 import { finishRunInProgress, trainWithCheckpoints } from "../training/checkpoints.ts";
-import { checkConfig, type TrainConfig } from "../training/config.ts";
+import { checkConfig, dataSeedOf, type TrainConfig } from "../training/config.ts";
 import {
   canonicalSha256,
   checkResultWeights,
@@ -157,13 +157,13 @@ export async function storedOrTrained(
 
 /**
  * The data for `config`: `data` when given (checked to have the config's sizes), else MNIST
- * loaded with the config's sizes and seed.
+ * loaded with the config's sizes and data seed (`dataSeedOf`).
  */
 export async function loadExperimentData(config: TrainConfig, data?: Mnist): Promise<Mnist> {
   const loaded = data ?? await loadMnist({
     trainSize: config.trainSize,
     testSize: config.testSize,
-    seed: config.seed,
+    seed: dataSeedOf(config),
     validationSize: config.validationSize,
   });
   const validationSize = config.validationSize ?? 0;

@@ -9,3 +9,5 @@ export * from "./experiment.ts";
 export * from "./reproduction.ts";
 export * from "./search.ts";
 export * from "./seeds.ts";
+export * from "./t_table.ts";
+export * from "./fit.ts";

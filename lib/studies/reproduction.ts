@@ -42,3 +42,26 @@ export async function loadReproduction(
   }
   return found;
 }
+
+/** One PyTorch cross-check of Small Net's stated layers (README: "Small Net's description"). */
+export interface PeerCheck {
+  /** What was trained: the stated layers, or a variant with the same 518 parameters. */
+  variant: string;
+  /** The seed, where the README gives it. */
+  seed?: number;
+  /** Final test accuracy on all 10,000 test images, as a fraction. */
+  testAccuracy: number;
+}
+
+/**
+ * Small Net in PyTorch on the article's schedule (lr 0.005 only), measured with
+ * `/usr/bin/python3 scripts/peer_accuracy.py --models small-net --seed N` and recorded in the
+ * README: the stated layers for seeds 0-2, and two 518-parameter variants.
+ */
+export const SMALL_NET_PEER_CHECKS: readonly PeerCheck[] = [
+  { variant: "small-net", seed: 0, testAccuracy: 0.9132 },
+  { variant: "small-net", seed: 1, testAccuracy: 0.9083 },
+  { variant: "small-net", seed: 2, testAccuracy: 0.9119 },
+  { variant: "small-net-pooled (2x2 max pool after block 1)", testAccuracy: 0.9400 },
+  { variant: "small-net-strided (stride-2 first conv)", testAccuracy: 0.9376 },
+];

@@ -46,6 +46,13 @@ export interface TrainConfig {
    * none, so results stored before it existed keep their keys.
    */
   validationSize?: number;
+  /**
+   * Seed of the data subsets alone (which training and test images a run uses), so a seed
+   * study can keep the images fixed while `seed` changes weights, shuffles and dropout. Left
+   * out when it equals `seed` (the data then follow `seed`, as every stored result's did), so
+   * results stored before it existed keep their keys.
+   */
+  dataSeed?: number;
 }
 
 /** MNIST's sizes, the upper bounds of `trainSize` and `testSize`. */
@@ -96,6 +103,7 @@ export function makeConfig(
   config.learningRateDrops = config.learningRateDrops.map((drop) => ({ ...drop }));
   if (config.workers === 1) delete config.workers;
   if (config.validationSize === 0) delete config.validationSize;
+  if (config.dataSeed === config.seed) delete config.dataSeed;
   return checkConfig(config);
 }
 
@@ -130,6 +138,13 @@ export function checkConfig(config: TrainConfig): TrainConfig {
   if (!Number.isInteger(config.seed) || config.seed < 0) {
     throw new Error(`seed must be a non-negative integer, got ${config.seed}`);
   }
+  if (
+    config.dataSeed !== undefined && !(Number.isInteger(config.dataSeed) && config.dataSeed >= 0)
+  ) {
+    throw new Error(
+      `dataSeed must be a non-negative integer (or left out: the data follow seed), got ${config.dataSeed}`,
+    );
+  }
   if (config.workers !== undefined && config.workers !== 2) {
     throw new Error(
       `workers must be 1 or 2 (this machine's wasm backend uses one core per worker), ` +
@@ -149,6 +164,11 @@ export function checkConfig(config: TrainConfig): TrainConfig {
     previous = drop.fromEpoch;
   }
   return config;
+}
+
+/** The seed that picks `config`'s data subsets: `dataSeed` when set, else `seed`. */
+export function dataSeedOf(config: TrainConfig): number {
+  return config.dataSeed ?? config.seed;
 }
 
 /** The learning rate in force during `epoch` (1-based). */

@@ -24,6 +24,14 @@ export interface StudySettings {
   };
   /** The seeds of the seed study; seed 0 is every other notebook's run. */
   seeds: number[];
+  /** The training-set-size study (notebook 6): two model sizes on more and more images. */
+  trainingSizes: {
+    /** Training images per run (the validation split is held out of the rest). */
+    trainSizes: number[];
+    models: string[];
+    /** Overrides of the preset's training for the study. */
+    overrides: Partial<TrainConfig>;
+  };
   /** The large batch at which training memory is measured beside batch 16. */
   largeMemoryBatch: number;
 }
@@ -49,6 +57,9 @@ export interface PresetSettings {
 // - All 10,000 test images: at 95% a 2,000-image test set has a standard error of 0.5
 //   points, too coarse for a pass/fail line.
 
+/** The training-set-size study's two model sizes: far above and near the bottom of the rule. */
+const SIZE_MODELS = ["keras-mlp", "small-net"];
+
 /** The article's batch sizes for the batch study: 16 (the article's) to 8192, each 8x the last. */
 const ARTICLE_BATCH_SIZES = [16, 128, 1024, 8192];
 
@@ -63,6 +74,9 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
       searchBudget: {}, // the article's schedule per candidate
       batchStudy: { batchSizes: ARTICLE_BATCH_SIZES, overrides: {} },
       seeds: [0, 1, 2],
+      // Up to the 55,000 left beside the validation split; the MLP (670k parameters) and Small
+      // Net (518), either side of the rule of thumb's bands.
+      trainingSizes: { trainSizes: [6000, 20_000, 55_000], models: SIZE_MODELS, overrides: {} },
       largeMemoryBatch: 8192, // the article's
     },
   },
@@ -79,12 +93,18 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
         learningRate: 0.1,
         learningRateDrops: [{ fromEpoch: 3, learningRate: 0.01 }],
       },
-      // A batch must fit in the training set: 8,192 images (one batch of 8192), one epoch.
+      // A batch must fit in the training set: 8,192 images, 5 epochs at every batch size (5 steps
+      // at 8192, 2,560 at 16): equal epochs, so the steps taken differ and each run shows them.
       batchStudy: {
         batchSizes: ARTICLE_BATCH_SIZES,
-        overrides: { trainSize: 8192, testSize: 2000, numEpochs: 1 },
+        overrides: { trainSize: 8192, testSize: 2000, numEpochs: 5 },
       },
       seeds: [0, 1, 2],
+      trainingSizes: {
+        trainSizes: [2000, 6000, 20_000],
+        models: SIZE_MODELS,
+        overrides: { numEpochs: 3 },
+      },
       largeMemoryBatch: 8192,
     },
   },
@@ -105,6 +125,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
       // The smoke preset's 512 images hold batches up to 512.
       batchStudy: { batchSizes: [16, 64, 256], overrides: {} },
       seeds: [0, 1],
+      trainingSizes: { trainSizes: [128, 512], models: SIZE_MODELS, overrides: {} },
       largeMemoryBatch: 512, // stays fast in CI
     },
   },
