@@ -213,7 +213,7 @@ export function formatFrontierTable(bands: BandPoint[]): string {
       "best on validation",
       "params",
       "MACs",
-      "validation",
+      "validation mean",
       "test mean ± sd",
       "95% t interval",
     ],
