@@ -3,11 +3,18 @@
  * the models' shapes at batch 16: `deno bench --allow-read --allow-env bench/kernels_bench.ts`.
  * Conv gradients have the forward conv (same multiply-adds) as yardstick; wasm has no
  * filter gradient of its own. Prints ms and GMAC/s per case at the end (nominal MACs: those
- * of the forward op; mean over all runs, warm-up included).
+ * of the forward op; mean over all runs, warm-up included). The "native vs wasm" groups time
+ * the BLAS-backed kernels (lib/backend/native_kernels.ts) against the wasm ones they replace,
+ * in the same process (needs --allow-ffi; SIZEWISE_BLAS_THREADS=1 for one thread).
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
 import { builtinWasmKernel } from "../lib/backend/wasm_kernels.ts";
+import {
+  computePath,
+  nativeKernelsActive,
+  useNativeKernels,
+} from "../lib/backend/native_kernels.ts";
 import { createRandom } from "../lib/data/random.ts";
 
 type Shape4D = [number, number, number, number];
@@ -26,6 +33,9 @@ const CONV_SHAPES: ConvShape[] = [
 ];
 
 await initBackend("wasm");
+// The sections below time the wasm kernels; the native ones are timed at the end.
+const nativeAvailable = nativeKernelsActive();
+useNativeKernels(false);
 const timings = new Map<string, { macs: number; ms: number; runs: number }>();
 const groups = new Set<string>();
 
@@ -95,6 +105,67 @@ for (const shape of CONV_SHAPES) {
   compare("clone", "Identity [16, 24, 24, 64]", "Identity", 0, { x: input }, {});
 }
 
+if (nativeAvailable) {
+  const convs: ConvShape[] = [
+    ...CONV_SHAPES,
+    { name: "pytorch conv1", x: [16, 28, 28, 1], filter: [5, 5, 1, 10] },
+    { name: "small-net conv2", x: [16, 26, 26, 5], filter: [3, 3, 5, 8] },
+  ];
+  for (const shape of convs) {
+    const [kh, kw, inChannels, outChannels] = shape.filter;
+    const dyShape: Shape4D = [shape.x[0], shape.x[1] - kh + 1, shape.x[2] - kw + 1, outChannels];
+    const macs = tf.util.sizeFromShape(dyShape) * kh * kw * inChannels;
+    const x = randomTensor(shape.x, 11) as tf.Tensor4D;
+    const filter = randomTensor(shape.filter, 12) as tf.Tensor4D;
+    const dy = randomTensor(dyShape, 13) as tf.Tensor4D;
+    const common = { strides: 1, pad: "valid", dataFormat: "NHWC" } as const;
+    const group = `native vs wasm: ${shape.name} (${(macs / 1e6).toFixed(1)} MMAC)`;
+    nativeVersusWasm(group, "forward conv2d", macs, () => tf.conv2d(x, filter, 1, "valid"));
+    nativeVersusWasm(
+      group,
+      "Conv2DBackpropInput",
+      macs,
+      () =>
+        tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, {
+          ...common,
+          inputShape: shape.x,
+        }),
+    );
+    nativeVersusWasm(
+      group,
+      "Conv2DBackpropFilter",
+      macs,
+      () =>
+        tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+          ...common,
+          filterShape: shape.filter,
+        }),
+    );
+  }
+  for (
+    const [m, k, n, name] of [[16, 9216, 128, "keras-cnn dense"], [
+      16,
+      784,
+      512,
+      "keras-mlp dense 1",
+    ]] as const
+  ) {
+    const x = randomTensor([m, k], 14);
+    const w = randomTensor([k, n], 15);
+    const dy = randomTensor([m, n], 16);
+    const group = `native vs wasm: ${name} ${k}x${n} (${(m * k * n / 1e6).toFixed(1)} MMAC)`;
+    const macs = m * k * n;
+    // New weights on every call, as after each optimizer step.
+    nativeVersusWasm(group, "forward x W, new weights", macs, () => {
+      const fresh = tf.add(w, 0);
+      return [fresh, tf.matMul(x, fresh)];
+    });
+    nativeVersusWasm(group, "dx = dy W^T", macs, () => tf.matMul(dy, w, false, true));
+    nativeVersusWasm(group, "dW = x^T dy", macs, () => tf.matMul(x, dy, true, false));
+  }
+  console.log(`native kernels: ${computePath()}`);
+}
+
 globalThis.addEventListener("unload", () => {
   console.log("\nMean time per call (all runs, warm-up included) and nominal GMAC/s:");
   for (const [name, { macs, ms, runs }] of timings) {
@@ -124,6 +195,25 @@ function compare(
   bench(group, `${label}, ours`, macs, () => {
     return tf.engine().runKernel(kernelName, inputs, namedAttrs);
   });
+}
+
+// Benches `run` on the wasm kernels (the group's baseline), then on the native ones.
+function nativeVersusWasm(
+  group: string,
+  label: string,
+  macs: number,
+  run: () => tf.TensorContainer,
+): void {
+  for (const native of [false, true]) {
+    bench(group, `${label}, ${native ? "native" : "wasm"}`, macs, () => {
+      useNativeKernels(native);
+      try {
+        return run();
+      } finally {
+        useNativeKernels(false);
+      }
+    });
+  }
 }
 
 function bench(group: string, label: string, macs: number, run: () => tf.TensorContainer): void {

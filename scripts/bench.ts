@@ -1,13 +1,18 @@
 /**
  * `deno task bench`: training and inference speed of every model on every backend, with the
  * PyTorch peer (../shared/peer/torch_mnist_bench.py) run in the same session when python3 has
- * torch, and our time as a ratio to its. A benchmark, not a test: it prints one table.
+ * torch, and our time as a ratio to its. On wasm it times both its own kernels and the
+ * native (BLAS) ones on 1 and 2 threads, and says which path ran. A benchmark, not a test: it
+ * prints one table.
  */
 import { parseArgs } from "node:util";
 import { parsePositiveIntegers, runMain, scriptArgs } from "./common/cli.ts";
 import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend/backend.ts";
+import { loadBlas } from "../lib/backend/blas.ts";
+import { computePath } from "../lib/backend/native_kernels.ts";
 import {
   formatSpeedTable,
+  type KernelChoice,
   measureSpeed,
   parsePeerOutput,
   type PeerFigures,
@@ -27,6 +32,9 @@ Usage: deno task bench -- [options]
   --workers LIST     cores sharing each batch, 1 or 2 (default: 1,2; models with batch norm
                      only run on 1)
   --peer-threads LIST  threads of the PyTorch peer (default: 1,2; the target compares to 1)
+  --native-threads LIST  BLAS threads of the native rows on wasm (default: 1,2); each runs
+                     beside the wasm kernels' rows, on one worker
+  --no-native        time the wasm kernels only
   --samples N        training images timed per model and batch (default: 4096; the peer
                      uses the same); an epoch is scaled from them
   --cpu-samples N    the same for the cpu backend (default: 64)
@@ -36,25 +44,32 @@ Usage: deno task bench -- [options]
   --no-peer          do not run the peer
   --help`;
 
-const { values } = parseArgs({
-  args: scriptArgs(),
-  options: {
-    models: { type: "string", default: MODEL_NAMES.join(",") },
-    backends: { type: "string", default: "wasm" },
-    batch: { type: "string", default: "16,256" },
-    workers: { type: "string", default: "1,2" },
-    "peer-threads": { type: "string", default: "1,2" },
-    samples: { type: "string", default: "4096" },
-    "cpu-samples": { type: "string", default: "64" },
-    peer: {
-      type: "string",
-      default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+// Parsed inside main (through runMain), so that an unknown option is one clear line.
+function parseCommandLine() {
+  return parseArgs({
+    args: scriptArgs(),
+    options: {
+      models: { type: "string", default: MODEL_NAMES.join(",") },
+      backends: { type: "string", default: "wasm" },
+      batch: { type: "string", default: "16,256" },
+      workers: { type: "string", default: "1,2" },
+      "peer-threads": { type: "string", default: "1,2" },
+      "native-threads": { type: "string", default: "1,2" },
+      "no-native": { type: "boolean", default: false },
+      samples: { type: "string", default: "4096" },
+      "cpu-samples": { type: "string", default: "64" },
+      peer: {
+        type: "string",
+        default: new URL("../../shared/peer/torch_mnist_bench.py", import.meta.url).pathname,
+      },
+      python: { type: "string", default: defaultPython() },
+      "no-peer": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
     },
-    python: { type: "string", default: defaultPython() },
-    "no-peer": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+  }).values;
+}
+
+let values: ReturnType<typeof parseCommandLine>;
 
 function defaultPython(): string {
   try {
@@ -114,6 +129,7 @@ async function runPeer(
 }
 
 async function main(): Promise<void> {
+  values = parseCommandLine();
   if (values.help) return console.log(HELP);
   const models = values.models.split(",").map(checkModelName);
   const backends = values.backends.split(",").map(checkBackendName);
@@ -122,19 +138,41 @@ async function main(): Promise<void> {
   const [cpuSamples] = parsePositiveIntegers("cpu-samples", values["cpu-samples"]);
   const workerCounts = parsePositiveIntegers("workers", values.workers);
   const peerThreads = parsePositiveIntegers("peer-threads", values["peer-threads"]);
+  const nativeThreads = parsePositiveIntegers("native-threads", values["native-threads"]);
   const data = await loadMnist({ trainSize: Math.max(samples, ...batchSizes), seed: 0 });
 
   const ours: SpeedFigures[] = [];
   for (const backend of backends) {
     await initBackend(backend);
-    for (const model of models) {
-      const workerChoices = hasBatchNorm(model) ? [1] : workerCounts;
+    // On wasm: its own kernels (on 1 or 2 workers), then the native ones on each BLAS thread
+    // count (one worker), where the BLAS loaded; the line printed at start-up says why not.
+    const native = backend === "wasm" && !values["no-native"] && loadBlas().blas !== undefined;
+    console.error(`${backend}: ${native ? computePath() : "wasm kernels only"}`);
+    const runs: { workers: number; kernels?: KernelChoice }[][] = models.map((model) => [
+      ...(hasBatchNorm(model) ? [1] : workerCounts).map((workers) => ({
+        workers,
+        kernels: backend === "wasm" ? { native: false } as const : undefined,
+      })),
+      ...(native
+        ? nativeThreads.map((threads) => ({
+          workers: 1,
+          kernels: { native: true, threads } as const,
+        }))
+        : []),
+    ]);
+    for (const [i, model] of models.entries()) {
       for (const batchSize of batchSizes) {
-        for (const workers of workerChoices) {
+        for (const { workers, kernels } of runs[i]) {
           const count = Math.max(batchSize, backend === "cpu" ? cpuSamples : samples);
-          const figures = await measureSpeed(model, data, { batchSize, samples: count, workers });
+          const figures = await measureSpeed(model, data, {
+            batchSize,
+            samples: count,
+            workers,
+            kernels,
+          });
+          const label = kernels?.native ? `native x${kernels.threads} threads` : `x${workers}`;
           console.error(
-            `${model} ${backend} x${workers} batch ${batchSize}: ` +
+            `${model} ${backend} ${label} batch ${batchSize}: ` +
               `${figures.epochSeconds.toFixed(1)} s/epoch, ` +
               `inference ${figures.inferenceSeconds.toFixed(2)} s`,
           );

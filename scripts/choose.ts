@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import {
   clearProgressLine,
   parseNumberOption,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -25,7 +26,6 @@ import { findStoredResult } from "../lib/studies/experiment.ts";
 import { loadMnist, type MnistSplit } from "../lib/data/mnist.ts";
 import { checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
 import { REPRODUCTION_DIR, REPRODUCTION_PRESET } from "../lib/studies/reproduction.ts";
-import { defaultResultsDir } from "../lib/training/results.ts";
 
 const HELP = `Choose a model for your device: rank the trained models that fit a budget.
 
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const models = values.models.split(",").map(checkModelName);
   const precisions = values.precisions.split(",").map(checkPrecision);
   const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
-  const resultsDir = values["results-dir"] ?? defaultResultsDir();
+  const resultsDir = await resultsDirOption(values["results-dir"]);
   const backend = await initBackend();
 
   // The reproduction's preset is read from the committed reproduction first.

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import {
   clearProgressLine,
   parsePositiveIntegers,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   const models = values.models.split(",").map(checkModelName);
   const configs = models.map((model) => makeConfig(model, { preset: values.preset }));
   const memoryBatchSizes = parsePositiveIntegers("memory-batch", values["memory-batch"]);
+  const resultsDir = await resultsDirOption(undefined);
   const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const { result, cached } = await runExperiment(config, {
       data,
+      resultsDir,
       retrain: values.retrain,
       memoryBatchSizes,
       onBatch: ({ epoch, batch, numBatches }) => {

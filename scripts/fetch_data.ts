@@ -3,7 +3,7 @@
  * Usage: deno task data [--dir <folder>] [--mirror <folder or http(s) URL base>]
  */
 import { parseArgs } from "node:util";
-import { scriptArgs } from "./common/cli.ts";
+import { clearProgressLine, runMain, scriptArgs, showProgressLine } from "./common/cli.ts";
 import { defaultMnistDir, ensureMnistFiles, PUBLIC_MIRRORS } from "../lib/data/mnist_files.ts";
 
 const HELP = `Usage: deno task data [--dir <folder>] [--mirror <folder or URL>]
@@ -28,7 +28,20 @@ async function main(): Promise<void> {
   }
   const dir = values.dir ?? defaultMnistDir();
   console.log(`MNIST files in ${dir}:`);
-  const reports = await ensureMnistFiles({ dir, mirror: values.mirror });
+  let current = "";
+  const reports = await ensureMnistFiles({
+    dir,
+    mirror: values.mirror,
+    onProgress: ({ name, source, bytes, totalBytes }) => {
+      if (current !== `${name} ${source}`) {
+        current = `${name} ${source}`;
+        console.log(`  ${name}: fetching from ${source}`);
+      }
+      const of = totalBytes ? ` of ${(totalBytes / 2 ** 20).toFixed(1)} MB` : " MB";
+      showProgressLine(`  ${name}: ${(bytes / 2 ** 20).toFixed(1)}${of}`);
+    },
+  });
+  clearProgressLine();
   for (const report of reports) {
     for (const failure of report.failedAttempts) {
       console.log(`  ${report.name}: skipped ${failure}`);
@@ -38,11 +51,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

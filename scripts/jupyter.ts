@@ -6,7 +6,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { scriptArgs } from "./common/cli.ts";
+import { checkPresetOption, runMain, scriptArgs } from "./common/cli.ts";
 import { defaultMnistDir, ensureMnistFiles } from "../lib/data/mnist_files.ts";
 import { denoKernelProgram, SETUP_COMMAND } from "./common/notebooks.ts";
 
@@ -70,6 +70,7 @@ async function main(): Promise<number> {
     console.error(`"setup" takes no options; did you mean "start"?`);
     return 2;
   }
+  checkPresetOption(values.preset);
   await ensureJupyter();
   await ensureDenoKernel();
   await ensureMnist();
@@ -231,11 +232,5 @@ async function runOrThrow(program: string, args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+// Ctrl-C goes to Jupyter, which asks before it stops: no stop handler of our own.
+if (import.meta.main) await runMain(main, { handleStops: false });

@@ -8,7 +8,7 @@
 import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { scriptArgs } from "./common/cli.ts";
+import { checkPresetOption, runMain, scriptArgs } from "./common/cli.ts";
 import {
   cleanNotebook,
   convertToHtml,
@@ -17,6 +17,7 @@ import {
   jupyterProblem,
   listNotebooks,
   notebookProblems,
+  partialOutputPath,
   readExpectedOutputs,
   readNotebook,
   writeNotebook,
@@ -68,6 +69,8 @@ async function main(): Promise<number> {
       `--cell-timeout must be a whole number of seconds above 0, not "${values["cell-timeout"]}"`,
     );
   }
+  // Every option is checked before the first notebook runs.
+  checkPresetOption(values.preset);
   const problem = await jupyterProblem();
   if (problem !== undefined) throw new Error(problem);
   const notebooks = chooseNotebooks(await listNotebooks(NOTEBOOK_DIR), values.notebooks);
@@ -88,11 +91,16 @@ async function main(): Promise<number> {
         outputDir: temp,
         env,
         cellTimeoutSeconds,
+      }).catch(async (error) => {
+        throw await keepFailedCopy(error, partialOutputPath(temp, path), outputDir);
       });
       const notebook = cleanNotebook(await readNotebook(executed.outputPath));
       const problems = notebookProblems(notebook, expected[name]);
       if (problems.length > 0) {
-        throw new Error(`${name} shows ${problems.length} problem(s):\n${problems.join("\n")}`);
+        const error = new Error(
+          `${name} shows ${problems.length} problem(s):\n${problems.join("\n")}`,
+        );
+        throw await keepFailedCopy(error, executed.outputPath, outputDir);
       }
       await writeNotebook(executed.outputPath, notebook);
       const html = await convertToHtml(executed.outputPath, { outputDir });
@@ -111,6 +119,27 @@ async function main(): Promise<number> {
     `All ${notebooks.length} notebook(s) ran without errors in ${minutes.toFixed(1)} min.`,
   );
   return 0;
+}
+
+/**
+ * Moves a failed notebook's executed copy (as far as it ran) out of the temporary folder into
+ * `outputDir` as `<name>.failed.ipynb`, and says where in the error; the error as it is when
+ * there is no copy.
+ */
+async function keepFailedCopy(error: Error, copy: string, outputDir: string): Promise<Error> {
+  const name = basename(copy).replace(/(\.partial)?\.ipynb$/, "");
+  const kept = join(outputDir, `${name}.failed.ipynb`);
+  try {
+    await Deno.mkdir(outputDir, { recursive: true });
+    await Deno.copyFile(copy, kept);
+  } catch {
+    return error;
+  }
+  const message = error.message.replace(
+    /\nThe executed copy, as far as it ran, is kept in .*$/,
+    "",
+  );
+  return new Error(`${message}\nIts executed copy, as far as it ran, is kept in ${shown(kept)}`);
 }
 
 /** The notebooks to run: all of them, or those `list` names (file names or number prefixes). */
@@ -147,11 +176,4 @@ function shown(path: string): string {
   return fromRoot.startsWith("..") ? path : fromRoot;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -9,6 +9,7 @@ import {
   clearProgressLine,
   parseNumberOption,
   parsePositiveIntegers,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -52,19 +53,19 @@ Usage: deno task reproduce -- [--models a,b] [--preset ${REPRODUCTION_PRESET}] [
 Stop it at any time: started again, it skips finished models and resumes the current one
 from its last completed epoch.`;
 
-const { values } = parseArgs({
-  args: scriptArgs(),
-  options: {
-    models: { type: "string" },
-    preset: { type: "string", default: REPRODUCTION_PRESET },
-    "results-dir": { type: "string", default: REPRODUCTION_DIR },
-    "memory-batch": { type: "string" },
-    workers: { type: "string", default: "1" },
-    help: { type: "boolean", default: false },
-  },
-});
-
 async function main(): Promise<void> {
+  // Parsed inside main, so that an unknown option is one clear line, not a stack trace.
+  const { values } = parseArgs({
+    args: scriptArgs(),
+    options: {
+      models: { type: "string" },
+      preset: { type: "string", default: REPRODUCTION_PRESET },
+      "results-dir": { type: "string" },
+      "memory-batch": { type: "string" },
+      workers: { type: "string", default: "1" },
+      help: { type: "boolean", default: false },
+    },
+  });
   if (values.help) return console.log(HELP);
   const models = values.models?.split(",").map(checkModelName);
   const { largeMemoryBatch } = studySettings(values.preset);
@@ -72,7 +73,6 @@ async function main(): Promise<void> {
     "memory-batch",
     values["memory-batch"] ?? `16,${largeMemoryBatch}`,
   );
-  const backend = await initBackend();
   const workers = parseNumberOption("workers", values.workers);
   const configs = (models ?? reproductionModels()).map((model) =>
     makeConfig(model, {
@@ -81,7 +81,8 @@ async function main(): Promise<void> {
       overrides: { workers: workers === 1 || hasBatchNorm(model) ? undefined : workers },
     })
   );
-  const resultsDir = values["results-dir"];
+  const resultsDir = await resultsDirOption(values["results-dir"], REPRODUCTION_DIR);
+  const backend = await initBackend();
   const { trainSize, testSize, seed } = configs[0];
   const data = await loadMnist({ trainSize, testSize, seed });
   const started = performance.now();

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import {
   clearProgressLine,
   parseNumberOption,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
   if (!(targetAccuracy > 0 && targetAccuracy <= 1)) {
     throw new Error(`--target is a fraction in (0, 1], e.g. 0.95; got ${targetAccuracy}`);
   }
+  const resultsDir = await resultsDirOption(values["results-dir"]);
   const backend = await initBackend(
     values.backend ? checkBackendName(values.backend) : undefined,
   );
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
   const result = await searchMinimalModel(space, budget, {
     targetAccuracy,
     retrain: values.retrain,
-    resultsDir: values["results-dir"],
+    resultsDir,
     onCandidateStart: (start) => {
       candidateStarted = performance.now();
       label = `[${start.index}/${start.total}] ${start.name} (${formatCount(start.params)} params)`;

@@ -7,6 +7,7 @@ import {
   clearProgressLine,
   parseNumberOption,
   parsePositiveIntegers,
+  resultsDirOption,
   runMain,
   scriptArgs,
   showProgressLine,
@@ -15,7 +16,7 @@ import type { BatchProgress, EpochMetrics } from "../lib/training/train.ts";
 import { checkBackendName, initBackend } from "../lib/backend/backend.ts";
 import { makeConfig, PRESET_NAMES, type TrainConfig } from "../lib/training/config.ts";
 import { runExperiment } from "../lib/studies/experiment.ts";
-import { buildModel, checkModelName, MODEL_NAMES } from "../lib/models/registry.ts";
+import { buildModel, checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models/registry.ts";
 import { formatProgress } from "./common/progress.ts";
 import { formatSummary, summarizeModel } from "../lib/models/summary.ts";
 import { formatCount, formatDuration } from "../lib/common/format.ts";
@@ -91,9 +92,17 @@ async function main(): Promise<void> {
   const memoryBatchSizes = options["memory-batch"] === undefined
     ? undefined
     : parsePositiveIntegers("memory-batch", options["memory-batch"]);
+  const resultsDir = await resultsDirOption(options["results-dir"]);
   const backend = await initBackend(
     options.backend ? checkBackendName(options.backend) : undefined,
   );
+  // Needs the backend (it builds the model to look); still before any output or work.
+  if ((config.workers ?? 1) > 1 && hasBatchNorm(config.model)) {
+    throw new Error(
+      `--workers 2 cannot train ${config.model}: its batch norm needs whole batches on one ` +
+        `core; leave --workers out`,
+    );
+  }
 
   const model = buildModel(config.model, { seed: config.seed });
   console.log(formatSummary(summarizeModel(model)));
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
   const progress = progressPrinter(config);
   const { result, cached } = await runExperiment(config, {
     retrain: options.retrain,
-    resultsDir: options["results-dir"],
+    resultsDir,
     memoryBatchSizes,
     onResume: (history) => console.log(`Resuming after epoch ${history.length} (checkpoint found)`),
     onBatch: progress.batch,

@@ -6,6 +6,7 @@ import {
   type ArticleStatement,
   articleStatements,
   checkFirstEpochClaim,
+  formatRuleOfThumb,
   RULE_OF_THUMB,
 } from "../lib/models/article.ts";
 import { loadReproduction } from "../lib/studies/reproduction.ts";
@@ -116,4 +117,19 @@ Deno.test("our full-schedule runs bear out the article's first-epoch claim (abov
   // and the check can fail: a model at 94% after one epoch does not pass
   assertEquals(checkFirstEpochClaim({ "keras-mlp": 0.94 })[0].passes, false);
   assertEquals(checkFirstEpochClaim({})[0].passes, undefined);
+});
+
+Deno.test("formatRuleOfThumb() places each model against the band, with its accuracy and run", () => {
+  const table = formatRuleOfThumb([
+    { model: "small-net", params: 518, accuracy: 0.9273, from: "full schedule" },
+    { model: "pytorch", params: 21_840, accuracy: 0.9, from: "quick" },
+    { model: "keras-cnn", params: 1_199_882, accuracy: 0.99, from: "quick" },
+  ]);
+  assertEquals(table.split("\n"), [
+    "| model | parameters | against the band | accuracy | from |",
+    "| :- | -: | :- | -: | :- |",
+    "| small-net | 518 | below | 92.73% | full schedule |",
+    "| pytorch | 21,840 | inside | 90.00% | quick |",
+    "| keras-cnn | 1,199,882 | above | 99.00% | quick |",
+  ]);
 });

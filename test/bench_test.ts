@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { initBackend } from "../lib/backend/backend.ts";
+import { loadBlas } from "../lib/backend/blas.ts";
 import { formatSpeedTable, measureSpeed, parsePeerOutput } from "../lib/measure/bench.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 
@@ -57,6 +58,16 @@ Deno.test("formatSpeedTable() gives our time as a ratio to the peer's of the sam
     /\| keras-mlp \| wasm \| 2 \| 16 \| 30\.0 \| 21\.3 \| 1\.41x \| 12\.0 \| 2\.50x \| 1\.40 \| 0\.61 \| 2\.30x \| - \|$/m,
   );
   assertMatch(table, /\| pytorch \| wasm \| 1 \| 16 \| 20\.0 \| - \| - \|/); // no peer line for it
+  // Native kernels on two BLAS threads (one worker) compare with PyTorch on two threads too.
+  const native = {
+    ...ours("keras-mlp", 1, 6),
+    kernels: "native" as const,
+    blasThreads: 2,
+  };
+  assertMatch(
+    formatSpeedTable([native], [...parsePeerOutput(PEER_OUTPUT), ...twoThreads]),
+    /\| keras-mlp \| native, 2 threads \| 1 \| 16 \| 6\.0 \| 21\.3 \| 0\.28x \| 12\.0 \| 0\.50x \|/,
+  );
 });
 
 Deno.test("measureSpeed() times the real training loop and scales it to a 60,000-image epoch", async () => {
@@ -69,6 +80,7 @@ Deno.test("measureSpeed() times the real training loop and scales it to a 60,000
   });
   assertEquals(figures.backend, "wasm");
   assertEquals(figures.workers, 1);
+  assertEquals(figures.kernels, loadBlas().blas === undefined ? "wasm" : "native");
   // One step's peak holds at least the weights, their gradients and momentum: 3 x 4 bytes each.
   assert(figures.trainingPeakBytes! > 3 * 4 * 7_090, `${figures.trainingPeakBytes} bytes`);
   assert(figures.epochSeconds > 0 && Number.isFinite(figures.epochSeconds));

@@ -161,6 +161,7 @@ Deno.test("deploymentCandidates() makes one candidate per model and precision, w
   const row: DeploymentRow = {
     model: "pytorch",
     key: "pytorch_wasm_0123456789ab",
+    weightsSha256: "0".repeat(64),
     backend: "wasm",
     trainableParams: 21_840,
     macsPerImage: 480_500,

@@ -383,3 +383,63 @@ Deno.test("measureDeployment() measures a stored result once, then reads it back
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("measureDeployment() measures again when the weights change, and refuses damaged weights", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sizewise-deploy-" });
+  try {
+    const key = await resultKey(config, backend);
+    const store = async (model: tf.LayersModel) => {
+      const weights: tf.NamedTensorMap = {};
+      for (const weight of model.weights) weights[weight.originalName] = weight.read();
+      await saveResult(dir, {
+        key,
+        config,
+        runtime: {},
+        finishedAt: new Date().toISOString(),
+        history,
+        costs: { trainableParams: 669_706, macsPerImage: 669_696 },
+      }, weights);
+      return JSON.parse(await Deno.readTextFile(`${dir}/${key}.json`));
+    };
+    const options = { resultsDir: dir, measurementsDir: dir, repeats: 2, warmup: 0 };
+    const first = await store(trained);
+    const row = await measureDeployment(first, data.test, options);
+    assertEquals(row.weightsSha256, first.weightsSha256);
+    // A stored row that claims another accuracy for these weights is what the store serves...
+    const path = `${dir}/measurements/deployment_v2_${key}.json`;
+    const planted = JSON.parse(await Deno.readTextFile(path));
+    planted.value.precisions.float32.accuracy = 0.151;
+    await Deno.writeTextFile(path, JSON.stringify(planted));
+    assertEquals(
+      (await measureDeployment(first, data.test, options)).precisions.float32.accuracy,
+      0.151,
+    );
+    // ...but not once the weights it measured are replaced: then it is measured again.
+    const untrained = buildModel("keras-mlp", { seed: 7 });
+    const second = await store(untrained);
+    assertNotEquals(second.weightsSha256, first.weightsSha256);
+    const again = await measureDeployment(second, data.test, options);
+    assertEquals(again.weightsSha256, second.weightsSha256);
+    assertEquals(again.precisions.float32.accuracy, evaluateModel(untrained, data.test).accuracy);
+    untrained.dispose();
+    // Bits flipped in the stored weights: no figures at all, even with remeasure.
+    const bin = `${dir}/${key}.bin`;
+    const bytes = await Deno.readFile(bin);
+    for (let i = 3; i < 1000; i += 4) bytes[i] ^= 0x40; // exponent bits of 250 weights
+    await Deno.writeFile(bin, bytes);
+    await assertRejects(
+      () => measureDeployment(second, data.test, { ...options, remeasure: true }),
+      /The weights file .*\.bin does not match its result .*\.json: its SHA-256 is .*--retrain/,
+    );
+    // A stored row with a field missing names the file and the field.
+    const bad = JSON.parse(await Deno.readTextFile(path));
+    delete bad.value.latency.p95Ms;
+    await Deno.writeTextFile(path, JSON.stringify(bad));
+    await assertRejects(
+      () => measureDeployment(second, data.test, options),
+      /The measurement .*deployment_v2_.*\.json is invalid: value\.latency\.p95Ms is missing; delete it, or run "deno task choose" with --remeasure/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

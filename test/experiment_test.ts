@@ -6,6 +6,7 @@ import { loadTrainedModel } from "../lib/training/trained_model.ts";
 import {
   findStoredResult,
   measureTrainingMemoryStored,
+  modelSpecSha256,
   runExperiment,
 } from "../lib/studies/experiment.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
@@ -126,9 +127,13 @@ Deno.test("measureTrainingMemoryStored() measures once, then reads the stored fi
     assertEquals(files, ["memory_small-net_wasm_batch32.json"]);
     // A planted figure proves the second call reads the store instead of measuring.
     const planted = { ...first, peakBytes: 123 };
+    const { measuredFrom } = JSON.parse(
+      await Deno.readTextFile(`${resultsDir}/measurements/${files[0]}`),
+    );
+    assertEquals(measuredFrom, await modelSpecSha256("small-net"));
     await Deno.writeTextFile(
       `${resultsDir}/measurements/${files[0]}`,
-      JSON.stringify({ schemaVersion: 1, value: planted }),
+      JSON.stringify({ schemaVersion: 1, measuredFrom, value: planted }),
     );
     assertEquals(
       await measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir }),
@@ -153,17 +158,85 @@ Deno.test("loadReproduction() finds full-schedule results by model and leaves ou
     const { resultKey, saveResult } = await import("../lib/training/results.ts");
     const article = makeConfig("small-net");
     const key = await resultKey(article, "wasm");
+    // A whole result (one entry per epoch): the store refuses anything less on reading.
+    const history = Array.from({ length: article.numEpochs }, (_, i) => ({
+      epoch: i + 1,
+      learningRate: 0.005,
+      trainLoss: 1,
+      testLoss: 1,
+      testAccuracy: 0.5,
+      trainSeconds: 1,
+      evalSeconds: 1,
+    }));
     await saveResult(resultsDir, {
       key,
       config: article,
       runtime: { backend: "wasm" },
       finishedAt: "2026-11-29T00:00:00Z",
-      history: [],
+      history,
       costs: {},
     }, {});
     const found = await loadReproduction({ resultsDir });
     assertEquals(Object.keys(found), ["small-net"]);
     assertEquals(found["small-net"].key, key);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("a stored experiment is reused only whole: damaged weights or missing costs are errors; --retrain clears them and what was measured from them", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    const { result } = await runExperiment(config, { resultsDir, data });
+    const { saveMeasurement } = await import("../lib/training/results.ts");
+    await saveMeasurement(resultsDir, `deployment_v2_${result.key}`, { stale: 1 });
+    const bin = `${resultsDir}/${result.key}.bin`;
+    const good = await Deno.readFile(bin);
+    const flipped = good.slice();
+    flipped[100] ^= 1;
+    await Deno.writeFile(bin, flipped);
+    await assertRejects(
+      () => runExperiment(config, { resultsDir, data }),
+      /The weights file .*\.bin does not match its result/,
+    );
+    await assertRejects(
+      () => findStoredResult(config, { resultsDir }),
+      /does not match its result/,
+    );
+    await Deno.writeFile(bin, good);
+    const path = `${resultsDir}/${result.key}.json`;
+    const stored = JSON.parse(await Deno.readTextFile(path));
+    delete stored.costs.inferenceSeconds;
+    await Deno.writeTextFile(path, JSON.stringify(stored));
+    await assertRejects(
+      () => runExperiment(config, { resultsDir, data }),
+      /The result file .*\.json is invalid: costs\.inferenceSeconds is missing; delete it and run the experiment again, or run the same command with --retrain/,
+    );
+    const retrained = await runExperiment(config, { resultsDir, data, retrain: true });
+    assertEquals(retrained.cached, false);
+    const measurements = [...Deno.readDirSync(`${resultsDir}/measurements`)].map((e) => e.name);
+    assertEquals(measurements.filter((name) => name.includes(result.key)), []);
+  } finally {
+    await Deno.remove(resultsDir, { recursive: true });
+  }
+});
+
+Deno.test("measureTrainingMemoryStored() measures again when the model's spec is not the one measured", async () => {
+  const resultsDir = await Deno.makeTempDir();
+  try {
+    assertEquals(await modelSpecSha256("small-net"), await modelSpecSha256("small-net"));
+    assert(await modelSpecSha256("small-net") !== await modelSpecSha256("pytorch"));
+    await Deno.mkdir(`${resultsDir}/measurements`);
+    await Deno.writeTextFile(
+      `${resultsDir}/measurements/memory_small-net_wasm_batch32.json`,
+      JSON.stringify({
+        schemaVersion: 1,
+        measuredFrom: "0".repeat(64),
+        value: { batchSize: 32, fits: true, peakBytes: 123 },
+      }),
+    );
+    const measured = await measureTrainingMemoryStored("small-net", { batchSize: 32, resultsDir });
+    assert(measured.fits && measured.peakBytes !== 123, JSON.stringify(measured));
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
   }

@@ -298,3 +298,92 @@ function serveFolder(folder: string | undefined): FolderServer {
     close: () => server.shutdown(),
   };
 }
+
+// Answers every request with its headers and 1 KB of the body, then sends nothing more.
+function serveStalling(): { url: string; close(): Promise<void> } {
+  const controller = new AbortController();
+  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(stream) {
+            streams.push(stream);
+            stream.enqueue(new Uint8Array(1024));
+          },
+        }),
+        { headers: { "content-length": "9912422" } },
+      ),
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/mnist/`,
+    async close() {
+      for (const stream of streams) stream.error(new Error("test over"));
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+Deno.test("ensureMnistFiles() gives up on a mirror that stalls after 1 KB, says so, and leaves no temporary file", async () => {
+  const stalling = serveStalling();
+  try {
+    await withTempDir(async (dir) => {
+      const progress: number[] = [];
+      const started = performance.now();
+      const error = await rejection(ensureMnistFiles({
+        dir,
+        mirrors: [stalling.url],
+        stallTimeoutMs: 1000,
+        onProgress: ({ bytes }) => progress.push(bytes),
+      }));
+      const seconds = (performance.now() - started) / 1000;
+      assertMatch(
+        error.message,
+        new RegExp(
+          `Cannot get train-images-idx3-ubyte\\.gz: no mirror had a good copy\\. Tried:\\n` +
+            `  - ${stalling.url}train-images-idx3-ubyte\\.gz: no data for 1 s after 1,024 ` +
+            `bytes \\(the mirror stalled\\)`,
+        ),
+      );
+      assert(seconds < 20, `gave up after ${seconds.toFixed(1)} s, not about 1 s`);
+      assertEquals(await listDir(dir), [], "its own temporary file is removed");
+    });
+  } finally {
+    await stalling.close();
+  }
+});
+
+Deno.test("ensureMnistFiles() reports download progress and removes temporary files a killed run left", async () => {
+  const good = serveFolder(SOURCE_DIR);
+  try {
+    await withTempDir(async (dir) => {
+      const stale = join(dir, `${LABELS}.1234abcd.tmp`);
+      const live = join(dir, `${LABELS}.5678ef01.tmp`);
+      const unrelated = join(dir, "notes.tmp");
+      for (const path of [stale, live, unrelated]) await Deno.writeTextFile(path, "partial");
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      await Deno.utime(stale, hourAgo, hourAgo);
+      await Deno.utime(unrelated, hourAgo, hourAgo);
+      const progress = new Map<string, number[]>();
+      await ensureMnistFiles({
+        dir,
+        mirrors: [good.url],
+        onProgress: ({ name, bytes, totalBytes }) => {
+          progress.set(name, [...progress.get(name) ?? [], bytes]);
+          assertEquals(typeof totalBytes, "number");
+        },
+      });
+      const names = await listDir(dir);
+      assert(!names.includes(`${LABELS}.1234abcd.tmp`), "the stale one is gone");
+      assert(names.includes(`${LABELS}.5678ef01.tmp`), "a live download's file is left alone");
+      assert(names.includes("notes.tmp"), "files that are not ours are left alone");
+      const images = progress.get(MNIST_FILES.trainImages)!;
+      assert(images.length > 10, `${images.length} progress reports`);
+      assertEquals(images.at(-1), (await Deno.stat(join(dir, MNIST_FILES.trainImages))).size);
+    });
+  } finally {
+    await good.close();
+  }
+});

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { IMAGE_SIZE, parseIdxImages, parseIdxLabels } from "../lib/data/idx.ts";
 import {
   classCounts,
+  formatClassCounts,
   loadMnist,
   MNIST_TEST_SIZE,
   MNIST_TRAIN_SIZE,
@@ -139,6 +140,16 @@ Deno.test("splitToTensors() rejects a split whose arrays disagree with its count
 
 Deno.test("classCounts() counts the examples of each digit", () => {
   assertEquals(classCounts(tinySplit([1, 1, 9, 0, 1])), [1, 3, 0, 0, 0, 0, 0, 0, 0, 1]);
+});
+
+Deno.test("formatClassCounts() tabulates each digit's count with a row per named split", () => {
+  const ones = tinySplit(new Array(1200).fill(1));
+  assertEquals(formatClassCounts({ training: ones, test: tinySplit([0, 9, 9]) }).split("\n"), [
+    "| digit | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |",
+    "| :- | -: | -: | -: | -: | -: | -: | -: | -: | -: | -: |",
+    "| training | 0 | 1,200 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+    "| test | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 2 |",
+  ]);
 });
 
 function tinySplit(labels: number[]): MnistSplit {

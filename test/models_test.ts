@@ -7,7 +7,12 @@ import {
   smallConvNetName,
 } from "../lib/models/builders.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
-import { formatSummary, summarizeModel } from "../lib/models/summary.ts";
+import {
+  formatFirstLayerVariants,
+  formatModelOverview,
+  formatSummary,
+  summarizeModel,
+} from "../lib/models/summary.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 
 await initBackend();
@@ -127,4 +132,31 @@ Deno.test("largestLayer() finds where the parameters live: keras-cnn's dense lay
   assertEquals(row.name, "dense");
   assertEquals(row.trainableParams, 9216 * 128 + 128);
   assertEquals(share.toFixed(3), (1_179_776 / 1_199_882).toFixed(3));
+});
+
+Deno.test("formatModelOverview() gives each model's size, arithmetic and largest layer", () => {
+  const lines = formatModelOverview(
+    ["keras-cnn", "pytorch"].map((name) => summarizeModel(buildModel(name))),
+  ).split("\n");
+  assertEquals(lines.length, 4);
+  assertEquals(
+    lines[0],
+    "| model | parameters | MACs per image | weights (float32) | largest layer | its share |",
+  );
+  // MACs: conv 26x26x32 x 9 + conv 24x24x64 x 288 + dense 9216x128 + dense 128x10.
+  assertEquals(lines[2], "| keras-cnn | 1,199,882 | 11,992,448 | 4.58 MB | dense (Dense) | 98% |");
+  assertEquals(lines[3], "| pytorch | 21,840 | 480,500 | 0.08 MB | fc_1 (Dense) | 73% |");
+});
+
+Deno.test("formatFirstLayerVariants() sets the first layer's parameters beside the model's total", () => {
+  const table = formatFirstLayerVariants({
+    "3x3": summarizeModel(buildSmallNet({ firstKernelSize: 3 })),
+    "5x5": summarizeModel(buildSmallNet({ firstKernelSize: 5 })),
+  }, { label: "first conv" });
+  assertEquals(table.split("\n"), [
+    "| first conv | its parameters | model total |",
+    "| :- | -: | -: |",
+    "| 3x3 | 50 | **518** |",
+    "| 5x5 | 130 | **598** |",
+  ]);
 });

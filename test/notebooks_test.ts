@@ -125,3 +125,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "executeNotebook() of a failing notebook keeps its executed copy and says where",
+  ignore: SKIP,
+  async fn() {
+    await requireJupyter();
+    const dir = await Deno.makeTempDir({ prefix: "sizewise-failing-" });
+    try {
+      const path = join(dir, "failing.ipynb");
+      const cell = (index: number, source: string) => ({
+        cell_type: "code",
+        id: `cell-${index}`,
+        execution_count: null,
+        metadata: {},
+        source,
+        outputs: [],
+      });
+      await writeNotebook(path, {
+        cells: [cell(0, "6 * 7"), cell(1, 'throw new Error("planted failure")'), cell(2, "1")],
+        metadata: { kernelspec: { display_name: "Deno", language: "typescript", name: "deno" } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      });
+      const out = join(dir, "out");
+      let message = "";
+      try {
+        await executeNotebook(path, { outputDir: out });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      const kept = join(out, "failing.partial.ipynb");
+      assertEquals(
+        message.includes(`The executed copy, as far as it ran, is kept in ${kept}`),
+        true,
+        message,
+      );
+      const notebook = await readNotebook(kept);
+      assertEquals(notebook.cells[0].outputs?.length, 1, "the first cell ran");
+      assertEquals(
+        JSON.stringify(notebook.cells[1].outputs).includes("planted failure"),
+        true,
+        "the failing cell shows its error",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

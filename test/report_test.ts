@@ -1,5 +1,7 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { modelEntry, registerModel } from "../lib/models/registry.ts";
 import {
+  articleReference,
   type ComparisonRow,
   formatArticleComparison,
   formatComparison,
@@ -64,7 +66,7 @@ Deno.test("formatArticleComparison() sets ours beside the article's figures, '-'
     table,
     /\| keras-cnn \| 99\.00% \/ 99\.26% \| 1,199,882 \/ 1,199,882 \| 4\.58 \/ 4\.58 \| 200 \/ 120 \|/,
   );
-  assertMatch(table, /\| pytorch \| 98\.50% \/ 98\.96% .* \| 3 \/ 539 \| - \/ 909 \|$/m);
+  assertMatch(table, /\| pytorch \| 98\.50% \/ 98\.96% .* \| 3 \/ 539 \| - \/ 1247 \|$/m);
 });
 
 Deno.test("formatTradeOffs() measures every model against the most accurate one", () => {
@@ -86,4 +88,45 @@ Deno.test("formatArticleComparison() names another large batch and then quotes n
   );
   assertMatch(table, /memory MB @512 \|$/m);
   assertMatch(table, /\| pytorch \| .* \| 84 \/ - \|$/m);
+});
+
+Deno.test("articleReference() reads the registry's article figures, only where the article gives one", () => {
+  assertEquals(articleReference("cpuSecondsPerEpoch"), [
+    { model: "keras-cnn", value: 120 },
+    { model: "pytorch", value: 20 },
+    { model: "small-net", value: 11 },
+  ]);
+  assertEquals(articleReference("weightMB").map((r) => r.model), [
+    "keras-cnn",
+    "pytorch",
+    "pytorch-gap",
+  ]);
+  assertEquals(articleReference("testAccuracy").length, 5);
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 8192 }), [
+    { model: "keras-cnn", value: 5911 },
+    { model: "pytorch", value: 1247 },
+  ]);
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 16 })[1], {
+    model: "pytorch",
+    value: 539,
+  });
+  assertEquals(articleReference("gpuMemoryMB", { batchSize: 512 }), [], "not measured there");
+  assertThrows(() => articleReference("gpuMemoryMB"), /needs a batchSize: 16 or 8192/);
+});
+
+Deno.test("articleReference() includes a newly registered model's article figures", () => {
+  const unregister = registerModel({
+    ...modelEntry("pytorch"),
+    name: "throwaway-net",
+    article: { testAccuracy: 0.5, trainableParams: 10, cpuSecondsPerEpoch: 3 },
+  });
+  try {
+    assertEquals(articleReference("cpuSecondsPerEpoch").at(-1), {
+      model: "throwaway-net",
+      value: 3,
+    });
+  } finally {
+    unregister();
+  }
+  assertEquals(articleReference("cpuSecondsPerEpoch").length, 3);
 });

@@ -42,3 +42,13 @@ Deno.test("reproduce rejects an unknown model before any work", async () => {
   assertEquals(code, 1);
   assertMatch(stderr, /Unknown model "lenet"/);
 });
+
+Deno.test("reproduce rejects an unknown option in one line, without a stack trace", async () => {
+  const { code, stdout, stderr } = await reproduce(["--", "--bogus"]);
+  assertEquals(code, 1);
+  assertEquals(
+    stderr.trim(),
+    "Error: Unknown option '--bogus'; see --help for the options",
+  );
+  assertEquals(stdout, "");
+});

@@ -4,15 +4,19 @@ import { initBackend, runtimeInfo } from "../lib/backend/backend.ts";
 import { makeConfig, type TrainConfig } from "../lib/training/config.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import {
+  checkResultWeights,
   deleteCheckpoint,
+  deleteStoredRun,
   listResults,
   loadCheckpoint,
+  loadMeasurement,
   loadResult,
   loadResultWeights,
   resultKey,
   RESULTS_SCHEMA_VERSION,
   type RunResult,
   saveCheckpoint,
+  saveMeasurement,
   saveResult,
 } from "../lib/training/results.ts";
 import type { Checkpoint, EpochMetrics } from "../lib/training/train.ts";
@@ -60,13 +64,17 @@ function epochMetrics(epoch: number): EpochMetrics {
 async function makeResult(
   config: TrainConfig,
   options: { epochs?: number; finishedAt?: string } = {},
-): Promise<Omit<RunResult, "schemaVersion" | "weightSpecs">> {
+): Promise<Omit<RunResult, "schemaVersion" | "weightSpecs" | "weightsSha256">> {
   return {
     key: await resultKey(config, "wasm"),
     config,
     runtime: runtimeInfo(),
     finishedAt: options.finishedAt ?? "2024-05-01T12:00:00.000Z",
-    history: Array.from({ length: options.epochs ?? 2 }, (_, i) => epochMetrics(i + 1)),
+    // One entry per epoch of the config, as the store checks when it reads a result back.
+    history: Array.from(
+      { length: options.epochs ?? config.numEpochs },
+      (_, i) => epochMetrics(i + 1),
+    ),
     costs: {
       savedSize: { weightBytes: 2112, modelJsonBytes: 3000 },
       memory: [{ batchSize: 16, fits: true, peakBytes: 6_479_784 }, {
@@ -78,10 +86,13 @@ async function makeResult(
   };
 }
 
-/** Weights with awkward values: the float32 extremes, -0, NaN, and an int32 tensor. */
+/**
+ * Weights with awkward values: the float32 extremes, -0, and an int32 tensor (NaN and
+ * infinities are refused by the store, see below).
+ */
 function awkwardWeights(): tf.NamedTensorMap {
   return {
-    "odd/values": tf.tensor1d([Math.PI, -0, 1.4e-45, 3.4e38, -3.4e38, NaN, 1 / 3]),
+    "odd/values": tf.tensor1d([Math.PI, -0, 1.4e-45, 3.4e38, -3.4e38, 1 / 3]),
     "odd/int": tf.tensor1d([0, -1, 2 ** 31 - 1, -(2 ** 31)], "int32"),
   };
 }
@@ -167,8 +178,9 @@ Deno.test("saveResult() then loadResult() gives back the config, history, runtim
     assertEquals(path, `${dir}/${result.key}.json`);
     const loaded = await loadResult(dir, result.key);
     assert(loaded);
-    const { schemaVersion, weightSpecs, ...rest } = loaded;
+    const { schemaVersion, weightSpecs, weightsSha256, ...rest } = loaded;
     assertEquals(rest, result);
+    assertMatch(weightsSha256, /^[0-9a-f]{64}$/);
     assertEquals(schemaVersion, RESULTS_SCHEMA_VERSION);
     assertEquals(
       weightSpecs.map((spec) => spec.name),
@@ -506,5 +518,308 @@ Deno.test("deleteCheckpoint() removes a checkpoint, and one that is not there is
     await deleteCheckpoint(dir, "k");
     assertEquals(await loadCheckpoint(dir, "k"), undefined);
     assertEquals(await fileNames(`${dir}/checkpoints`), []);
+  });
+});
+
+// --- Integrity: what is stored is what was trained, or an error says so
+
+/** Flips one bit of the file at `path`, `offset` bytes from the end. */
+async function flipBit(path: string, offset: number): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length - offset] ^= 0x10;
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("saveResult() records the SHA-256 of the .bin in the result", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("small-net");
+    const result = await makeResult(makeConfig("small-net", { preset: "smoke" }));
+    await saveResult(dir, result, modelWeights(model));
+    model.dispose();
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      await Deno.readFile(`${dir}/${result.key}.bin`),
+    );
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    assertEquals((await loadResult(dir, result.key))!.weightsSha256, hex);
+  });
+});
+
+Deno.test("one flipped bit in a result's .bin is an error naming both files and the fix, never reused", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("small-net", { seed: 1 });
+    const result = await makeResult(makeConfig("small-net", { preset: "smoke" }));
+    await saveResult(dir, result, modelWeights(model));
+    model.dispose();
+    const bin = `${dir}/${result.key}.bin`;
+    await flipBit(bin, 7);
+    const stored = (await loadResult(dir, result.key))!;
+    const tensors = tf.memory().numTensors;
+    for (
+      const load of [() => loadResultWeights(dir, stored), () => checkResultWeights(dir, stored)]
+    ) {
+      const error = await rejection(load());
+      assertMatch(
+        error.message,
+        /^The weights file .* does not match its result .*\.json: its SHA-256 is [0-9a-f]{64}, the result records [0-9a-f]{64}/,
+      );
+      assert(error.message.includes(bin), error.message);
+      assertMatch(error.message, /--retrain, or delete both files and train again$/);
+    }
+    assertEquals(tf.memory().numTensors, tensors, "nothing decoded");
+  });
+});
+
+Deno.test("saveResult() refuses weights holding NaN, naming the layer, and writes nothing", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("pytorch", { seed: 0 });
+    const weights = modelWeights(model);
+    const kernel = weights["conv_1/kernel"];
+    assert(kernel, Object.keys(weights).join(", "));
+    const values = kernel.dataSync().slice();
+    values[3] = NaN;
+    const poisoned = { ...weights, "conv_1/kernel": tf.tensor(values, kernel.shape) };
+    const result = await makeResult(makeConfig("pytorch", { preset: "smoke" }));
+    await assertRejects(
+      () => saveResult(dir, result, poisoned),
+      /^Error: Refusing to store the result pytorch_wasm_\w+: layer conv_1 \(conv_1\/kernel\) holds 1 value\(s\) that are not finite \(e\.g\. NaN\);.*nothing was written/,
+    );
+    assertEquals(await fileNames(dir), []);
+    poisoned["conv_1/kernel"].dispose();
+    model.dispose();
+  });
+});
+
+Deno.test("saveCheckpoint() refuses a NaN weight or an infinite momentum and keeps the previous checkpoint", async () => {
+  await withTempDir(async (dir) => {
+    const good = { "conv_1/kernel": tf.tensor1d([1, 2, 3]) };
+    await saveCheckpoint(dir, "k", {
+      history: [epochMetrics(1)],
+      modelWeights: good,
+      optimizerWeights: good,
+    });
+    const nan = { "conv_1/kernel": tf.tensor1d([1, NaN, 3]) };
+    const inf = { "logits/bias": tf.tensor1d([Infinity]) };
+    await assertRejects(
+      () =>
+        saveCheckpoint(dir, "k", {
+          history: [epochMetrics(1), epochMetrics(2)],
+          modelWeights: nan,
+          optimizerWeights: good,
+        }),
+      /Refusing to save the checkpoint of k after epoch 2: layer conv_1 \(conv_1\/kernel\) holds 1 value/,
+    );
+    await assertRejects(
+      () =>
+        saveCheckpoint(dir, "k", {
+          history: [epochMetrics(1), epochMetrics(2)],
+          modelWeights: good,
+          optimizerWeights: inf,
+        }),
+      /layer logits \(logits\/bias's momentum\) holds 1 value\(s\) that are not finite \(e\.g\. Infinity\)/,
+    );
+    const kept = (await loadCheckpoint(dir, "k"))!;
+    assertEquals(kept.history.length, 1, "the epoch-1 checkpoint is still there");
+    disposeCheckpoint(kept);
+    assertEquals(await fileNames(`${dir}/checkpoints`), ["k.ckpt"]);
+    tf.dispose([good["conv_1/kernel"], nan["conv_1/kernel"], inf["logits/bias"]]);
+  });
+});
+
+Deno.test("a flipped bit in a checkpoint's weights or optimizer state is an error, not a silent resume", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/checkpoints/k.ckpt`;
+    const model = { w: tf.tensor1d([1, 2, 3, 4]) };
+    const momentum = { w: tf.tensor1d([0.5, 0.25, 0.125, 0.0625]) };
+    await saveCheckpoint(dir, "k", {
+      history: [epochMetrics(1)],
+      modelWeights: model,
+      optimizerWeights: momentum,
+    });
+    const good = await Deno.readFile(path);
+    const tensors = tf.memory().numTensors;
+    // The optimizer state is last in the file, the model weights just before it.
+    for (const [offset, what] of [[2, "optimizer state"], [20, "model weights"]] as const) {
+      await Deno.writeFile(path, good);
+      await flipBit(path, offset);
+      const error = await rejection(loadCheckpoint(dir, "k"), what);
+      assertMatch(
+        error.message,
+        new RegExp(
+          `The checkpoint .*k\\.ckpt is damaged: its ${what} have SHA-256 [0-9a-f]{64}, the header records [0-9a-f]{64}; it is not used\\. Delete .*k\\.ckpt to start the run over \\(or run the same command with --retrain\\)`,
+        ),
+      );
+    }
+    assertEquals(tf.memory().numTensors, tensors, "the decoded tensors were freed");
+    tf.dispose([model.w, momentum.w]);
+  });
+});
+
+/** Rewrites a checkpoint's JSON header with `edit`. */
+async function editCheckpointHeader(path: string, edit: (header: Record<string, unknown>) => void) {
+  const file = await Deno.readFile(path);
+  const length = new DataView(file.buffer).getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(file.subarray(4, 4 + length)));
+  edit(header);
+  const bytes = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(4 + bytes.length + file.length - 4 - length);
+  new DataView(out.buffer).setUint32(0, bytes.length);
+  out.set(bytes, 4);
+  out.set(file.subarray(4 + length), 4 + bytes.length);
+  await Deno.writeFile(path, out);
+}
+
+Deno.test("a checkpoint whose header has a renamed, missing or non-finite field names the field", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/checkpoints/k.ckpt`;
+    const weights = { w: tf.tensor1d([1, 2]) };
+    const cases: [string, (header: Record<string, unknown>) => void, RegExp][] = [
+      [
+        "epoch renamed to epocX",
+        (h) => {
+          const [first] = h.history as Record<string, unknown>[];
+          first.epocX = first.epoch;
+          delete first.epoch;
+        },
+        /is invalid: history\[0\]\.epoch is missing; delete .*k\.ckpt to start the run over \(or run the same command with --retrain\)/,
+      ],
+      ["a null loss", (h) => {
+        (h.history as Record<string, unknown>[])[1].testLoss = null;
+      }, /history\[1\]\.testLoss is null/],
+      ["epochs out of order", (h) => {
+        (h.history as Record<string, unknown>[])[1].epoch = 3;
+      }, /history\[1\]\.epoch is 3, expected 2/],
+      ["no hash", (h) => delete h.modelSha256, /modelSha256 is missing/],
+    ];
+    for (const [what, edit, expected] of cases) {
+      await saveCheckpoint(dir, "k", {
+        history: [epochMetrics(1), epochMetrics(2)],
+        modelWeights: weights,
+        optimizerWeights: {},
+      });
+      await editCheckpointHeader(path, edit);
+      const error = await rejection(loadCheckpoint(dir, "k"), what);
+      assertMatch(error.message, expected, what);
+      assert(error.message.includes(path), error.message);
+    }
+    tf.dispose(weights.w);
+  });
+});
+
+Deno.test("a result file with a renamed, missing or wrong field names the file and the field and mentions --retrain", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("small-net");
+    const config = makeConfig("small-net", { preset: "smoke", overrides: { numEpochs: 2 } });
+    const result = await makeResult(config);
+    const path = await saveResult(dir, result, modelWeights(model));
+    model.dispose();
+    const stored = JSON.parse(await Deno.readTextFile(path));
+    // deno-lint-ignore no-explicit-any
+    const cases: [string, (copy: Record<string, any>) => void, RegExp][] = [
+      [
+        "history: []",
+        (r) => (r.history = []),
+        /history has 0 epochs, the config trains 2 \(one entry per epoch\)/,
+      ],
+      ["epoch renamed", (r) => {
+        r.history[0].epocX = r.history[0].epoch;
+        delete r.history[0].epoch;
+      }, /history\[0\]\.epoch is missing/],
+      [
+        "accuracy a string",
+        (r) => (r.history[1].testAccuracy = "0.9"),
+        /history\[1\]\.testAccuracy must be a finite number, is the string "0\.9"/,
+      ],
+      [
+        "an extra field",
+        (r) => (r.history[1].note = 1),
+        /history\[1\] has unknown field\(s\): note/,
+      ],
+      ["no costs", (r) => delete r.costs, /costs is missing/],
+      [
+        "a NaN cost",
+        (r) => (r.costs.memory[0].peakBytes = null),
+        /costs\.memory\[0\]\.peakBytes is null/,
+      ],
+      ["no hash", (r) => delete r.weightsSha256, /weightsSha256 is missing/],
+      ["no runtime", (r) => (r.runtime = "wasm"), /runtime must be an object/],
+      [
+        "a bad shape",
+        (r) => (r.weightSpecs[0].shape = [3, "x"]),
+        /weightSpecs\[0\]\.shape must be an array of whole numbers/,
+      ],
+    ];
+    for (const [what, edit, expected] of cases) {
+      const copy = structuredClone(stored);
+      edit(copy);
+      await Deno.writeTextFile(path, JSON.stringify(copy));
+      const error = await rejection(loadResult(dir, result.key), what);
+      assertMatch(error.message, new RegExp(`^The result file ${path} is invalid: `), what);
+      assertMatch(error.message, expected, what);
+      assertMatch(
+        error.message,
+        /delete it and run the experiment again, or run the same command with --retrain$/,
+        what,
+      );
+    }
+  });
+});
+
+Deno.test("saveResult() writes the weights first: a crash between the two files leaves no result without weights", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("small-net");
+    const result = await makeResult(makeConfig("small-net", { preset: "smoke" }));
+    await assertRejects(
+      () => saveResult(dir, result, modelWeights(model), { crashAfterFiles: 1 }),
+      /Simulated crash after 1 of the files/,
+    );
+    // Whatever the first file was, it must not be the result.
+    assertEquals(await fileNames(dir), [`${result.key}.bin`]);
+    assertEquals(await loadResult(dir, result.key), undefined, "no result to reuse");
+    // The run then completes, and the result finds its weights.
+    await saveResult(dir, result, modelWeights(model));
+    const loaded = await loadResultWeights(dir, (await loadResult(dir, result.key))!);
+    tf.dispose(Object.values(loaded));
+    model.dispose();
+  });
+});
+
+Deno.test("deleteStoredRun() removes the result, its weights, checkpoint and the measurements of its weights", async () => {
+  await withTempDir(async (dir) => {
+    const model = buildModel("small-net");
+    const result = await makeResult(makeConfig("small-net", { preset: "smoke" }));
+    await saveResult(dir, result, modelWeights(model));
+    await saveCheckpoint(dir, result.key, {
+      history: [],
+      modelWeights: modelWeights(model),
+      optimizerWeights: {},
+    });
+    await saveMeasurement(dir, `deployment_v2_${result.key}`, { x: 1 });
+    await saveMeasurement(dir, "memory_small-net_wasm_batch16", { x: 2 });
+    await Deno.mkdir(`${dir}/exports/${result.key}/float32`, { recursive: true });
+    model.dispose();
+    await deleteStoredRun(dir, result.key);
+    assertEquals(await fileNames(dir), ["checkpoints", "exports", "measurements"]);
+    assertEquals(await fileNames(`${dir}/checkpoints`), []);
+    assertEquals(await fileNames(`${dir}/exports`), []);
+    assertEquals(await fileNames(`${dir}/measurements`), ["memory_small-net_wasm_batch16.json"]);
+  });
+});
+
+// --- Measurements
+
+Deno.test("loadMeasurement() ignores a measurement made from other weights and names a bad field", async () => {
+  await withTempDir(async (dir) => {
+    await saveMeasurement(dir, "m", { ms: 1.5 }, { measuredFrom: "a".repeat(64) });
+    assertEquals(await loadMeasurement(dir, "m", { measuredFrom: "a".repeat(64) }), { ms: 1.5 });
+    assertEquals(await loadMeasurement(dir, "m", { measuredFrom: "b".repeat(64) }), undefined);
+    await Deno.writeTextFile(
+      `${dir}/measurements/m.json`,
+      JSON.stringify({ schemaVersion: 1, value: { latency: { ms: null } } }),
+    );
+    await assertRejects(
+      () => loadMeasurement(dir, "m"),
+      /The measurement .*m\.json is invalid: value\.latency\.ms is null \(a value that was not finite when it was stored\); delete it to measure again/,
+    );
   });
 });

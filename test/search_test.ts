@@ -11,6 +11,7 @@ import {
   checkSearchSpace,
   expandSearchSpace,
   formatCandidates,
+  formatSearchSpace,
   paretoFront,
   runCandidate,
   SEARCH_SPACES,
@@ -116,6 +117,17 @@ Deno.test("paretoFront() keeps exactly the points no other point beats, smallest
   assertEquals(smallestPassing(points, 0.94)?.name, "b"); // c (800, 93%) does not pass
   assertEquals(smallestPassing(points, 0.90)?.name, "a");
   assertEquals(smallestPassing(points, 0.99), undefined);
+});
+
+Deno.test("formatSearchSpace() lists every candidate before training, with its parameters", () => {
+  const specs = [SMALL_NET_SPEC, { ...SMALL_NET_SPEC, kernelSize: 5, batchNorm: false }];
+  const lines = formatSearchSpace(specs).split("\n");
+  assertEquals(lines, [
+    "| candidate | filters | first kernel | BatchNorm | activation | parameters |",
+    "| :- | :- | :- | :- | :- | -: |",
+    `| ${smallConvNetName(specs[0])} | 5 → 8 | 3x3 | yes | leakyRelu | 518 |`,
+    `| ${smallConvNetName(specs[1])} | 5 → 8 | 5x5 | no | leakyRelu | 588 |`,
+  ]);
 });
 
 Deno.test("candidateLabel() and formatCandidates() describe candidates for charts and tables", () => {

@@ -11,7 +11,12 @@ import {
   WASM_KERNEL_NAMES,
   withoutInputGradient,
 } from "../lib/backend/wasm_kernels.ts";
+import { useNativeKernels } from "../lib/backend/native_kernels.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
+
+// These tests check the wasm kernels: the BLAS-backed ones over them (native_kernels_test.ts)
+// stay off here.
+useNativeKernels(false);
 
 type Values = Float32Array | Int32Array | Uint8Array;
 

@@ -1,11 +1,13 @@
 /**
  * Chooses and starts the TensorFlow.js backend. `wasm` (SIMD, one thread) is the fastest
  * that can train all five models here once the missing gradient kernels are registered;
- * `cpu` (pure JS) is the slow reference. `SIZEWISE_BACKEND=cpu` picks the fallback.
+ * `cpu` (pure JS) is the slow reference. `SIZEWISE_BACKEND=cpu` picks the fallback. On wasm,
+ * matrix products and convolutions run in the machine's BLAS where it loads (native_kernels.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm_kernels.ts";
+import { registerNativeKernels } from "./native_kernels.ts";
 import { readSetting } from "../common/settings.ts";
 
 /** The backends this project can train on. */
@@ -41,6 +43,7 @@ export async function initBackend(
   if (name === "wasm") {
     setWasmPaths(wasmDirectory());
     registerWasmKernels();
+    registerNativeKernels(); // over the wasm kernels, where the machine's BLAS loads
   }
   if (tf.getBackend() !== name) {
     const ok = await tf.setBackend(name);

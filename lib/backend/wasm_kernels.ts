@@ -169,6 +169,11 @@ export function withoutInputGradient<T>(filter: tf.Tensor, f: () => T): T {
   }
 }
 
+/** True inside `withoutInputGradient(filter, ...)`: that filter's convolutions skip their input gradient. */
+export function isInputGradientSkipped(filter: tf.TensorInfo): boolean {
+  return skippedInputGradients.has(filter.dataId);
+}
+
 /** The path "auto" takes for a conv's input gradient, given x's, the filter's and dy's shapes. */
 export function chooseInputGradientPath(
   inputShape: Shape4D,

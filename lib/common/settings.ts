@@ -14,6 +14,19 @@ export const SETTINGS = {
   resultsDir: "SIZEWISE_RESULTS",
   /** The tf.js backend: `wasm` (default, fast) or `cpu` (pure JavaScript, the reference). */
   backend: "SIZEWISE_BACKEND",
+  /**
+   * The BLAS library of the native kernels: a path to a shared library with `cblas_sgemm`,
+   * or `off` for the wasm kernels alone (default: OpenBLAS on Linux, Accelerate on macOS).
+   */
+  blas: "SIZEWISE_BLAS",
+  /** Threads of the BLAS library (default: the machine's cores; 1 for a one-thread comparison). */
+  blasThreads: "SIZEWISE_BLAS_THREADS",
+  /**
+   * OpenBLAS' own choice of kernels (read by the library as it loads). Unset, blas.ts sets it
+   * from the CPU's flags where OpenBLAS 0.3.21 does not know the CPU and would take its
+   * slowest, SSE3 kernels (Emerald Rapids here).
+   */
+  openblasCore: "OPENBLAS_CORETYPE",
   /** Where to fetch MNIST from: a folder or an http(s) URL base (default the public mirrors). */
   mnistMirror: "MNIST_MIRROR",
 } as const;
@@ -27,6 +40,16 @@ export function readSetting(name: SettingName): string | undefined {
     return Deno.env.get(SETTINGS[name]) || undefined;
   } catch {
     return undefined; // no --allow-env: behave as if unset
+  }
+}
+
+/** Sets a setting for this process (and the libraries it loads) unless it is already set. */
+export function setSettingDefault(name: SettingName, value: string): void {
+  if (readSetting(name) !== undefined) return;
+  try {
+    Deno.env.set(SETTINGS[name], value);
+  } catch {
+    // no --allow-env: the library keeps its own choice
   }
 }
 

@@ -2,6 +2,8 @@
  * MNIST as arrays: fetches and verifies the files, parses them, and picks a seeded subset.
  */
 import * as tf from "@tensorflow/tfjs";
+import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 import {
   checkSameCount,
   IMAGE_COLS,
@@ -179,6 +181,19 @@ export function classCounts(split: MnistSplit): number[] {
   const counts = new Array<number>(NUM_CLASSES).fill(0);
   for (const label of split.labels) counts[label]++;
   return counts;
+}
+
+/** A Markdown table of `classCounts` with a column per digit and a row per named split. */
+export function formatClassCounts(splits: Record<string, MnistSplit>): string {
+  const digits = Array.from({ length: NUM_CLASSES }, (_, digit) => digit);
+  return formatTable(
+    ["digit", ...digits.map(String)],
+    Object.entries(splits).map(([name, split]) => [
+      name,
+      ...classCounts(split).map(formatCount),
+    ]),
+    { align: ["l", ...digits.map(() => "r" as const)] },
+  );
 }
 
 interface SplitPlan {

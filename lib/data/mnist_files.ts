@@ -29,9 +29,8 @@ export const PUBLIC_MIRRORS: readonly string[] = [
 
 const PROJECT_ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
 const SUMS_PATH = join(PROJECT_ROOT, "data", "SHA256SUMS");
-// A mirror must start answering within this time; a whole file must arrive within the next.
-const RESPONSE_TIMEOUT_MS = 30_000;
-const DOWNLOAD_TIMEOUT_MS = 600_000;
+/** A download gives up when no byte arrives for this long (headers included), by default. */
+export const STALL_TIMEOUT_MS = 30_000;
 
 /** The folder the data lives in unless told otherwise: <project root>/data/mnist. */
 export function defaultMnistDir(): string {
@@ -46,6 +45,19 @@ export interface EnsureMnistOptions {
   mirror?: string;
   /** Internal (tests): the full list of places to try in order, overriding `mirror`, MNIST_MIRROR and the public mirrors. */
   mirrors?: readonly string[];
+  /** Give up on a mirror when no byte arrives for this many ms; default `STALL_TIMEOUT_MS`. */
+  stallTimeoutMs?: number;
+  /** Called as a file arrives (about every 64 KB), e.g. to draw a progress line. */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** How far one file's download has come. */
+export interface DownloadProgress {
+  name: MnistFileName;
+  source: string;
+  bytes: number;
+  /** The size the mirror announced, if it did. */
+  totalBytes?: number;
 }
 
 /** What `ensureMnistFiles` did for one file. */
@@ -70,7 +82,16 @@ export async function ensureMnistFiles(
   const dir = resolve(options.dir ?? defaultMnistDir());
   const sums = await readExpectedSums();
   const mirrors = chooseMirrors(options);
-  await Deno.mkdir(dir, { recursive: true });
+  const stallTimeoutMs = options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+  if (!(stallTimeoutMs > 0)) {
+    throw new Error(`stallTimeoutMs must be a positive number of ms, got ${stallTimeoutMs}`);
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new Error(`Cannot create the MNIST folder ${dir}: ${messageOf(error)}`, { cause: error });
+  }
+  await removeStaleTemporaryFiles(dir, 2 * stallTimeoutMs);
   const reports: MnistFileReport[] = [];
   for (const name of MNIST_FILE_NAMES) {
     const path = join(dir, name);
@@ -80,7 +101,15 @@ export async function ensureMnistFiles(
       await verifyOrMoveAside(bytes, { dir, name, expected });
       reports.push({ name, path, status: "present", failedAttempts: [], sha256: expected });
     } else {
-      reports.push(await fetchFile(name, { dir, mirrors, expected }));
+      reports.push(
+        await fetchFile(name, {
+          dir,
+          mirrors,
+          expected,
+          stallTimeoutMs,
+          onProgress: options.onProgress,
+        }),
+      );
     }
   }
   return reports;
@@ -198,6 +227,8 @@ interface FetchPlan {
   dir: string;
   mirrors: readonly string[];
   expected: string;
+  stallTimeoutMs: number;
+  onProgress?: (progress: DownloadProgress) => void;
 }
 
 // Tries each mirror in turn; a file lands under its real name only once its sum is right.
@@ -207,7 +238,10 @@ async function fetchFile(name: MnistFileName, plan: FetchPlan): Promise<MnistFil
     const source = sourceOf(mirror, name);
     const temp = join(plan.dir, `${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
     try {
-      await copyTo(source, temp);
+      await copyTo(source, temp, {
+        stallTimeoutMs: plan.stallTimeoutMs,
+        onProgress: (bytes, totalBytes) => plan.onProgress?.({ name, source, bytes, totalBytes }),
+      });
     } catch (error) {
       await removeIfPresent(temp);
       failedAttempts.push(`${source}: ${describeFailure(error)}`);
@@ -223,6 +257,7 @@ async function fetchFile(name: MnistFileName, plan: FetchPlan): Promise<MnistFil
     }
     const path = join(plan.dir, name);
     await Deno.rename(temp, path); // atomic: no half-written file under the real name
+    await syncFolder(plan.dir); // and durable: the rename survives a power cut
     return { name, path, status: "fetched", source, failedAttempts, sha256: actual };
   }
   const tried = failedAttempts.map((line) => `  - ${line}`).join("\n");
@@ -241,44 +276,119 @@ function sourceOf(mirror: string, name: string): string {
   return join(resolve(folder), name);
 }
 
-async function copyTo(source: string, temp: string): Promise<void> {
+interface CopyOptions {
+  stallTimeoutMs: number;
+  onProgress: (bytes: number, totalBytes?: number) => void;
+}
+
+// Copies or downloads `source` into `temp`, synced to disk before it is renamed. A download
+// gives up when no byte arrives for `stallTimeoutMs` (waiting for the headers included).
+async function copyTo(source: string, temp: string, options: CopyOptions): Promise<void> {
   if (!/^https?:\/\//i.test(source)) {
+    let bytes: Uint8Array;
     try {
-      await Deno.writeFile(temp, await Deno.readFile(source), { createNew: true });
+      bytes = await Deno.readFile(source);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) throw new Error("no such file");
       throw error;
     }
+    await writeSynced(temp, [bytes]);
     return;
   }
+  const { stallTimeoutMs } = options;
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error(`no answer within ${RESPONSE_TIMEOUT_MS / 1000} s`)),
-    RESPONSE_TIMEOUT_MS,
-  );
-  let bodyTimer: ReturnType<typeof setTimeout> | undefined;
+  let received = 0;
+  let stalled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      controller.abort(new Error("stalled"));
+    }, stallTimeoutMs);
+  };
+  const stallError = () =>
+    new Error(
+      received === 0
+        ? `no answer within ${stallTimeoutMs / 1000} s`
+        : `no data for ${stallTimeoutMs / 1000} s after ${received.toLocaleString("en-US")} ` +
+          `bytes (the mirror stalled)`,
+    );
+  watch();
   try {
     const response = await fetch(source, { signal: controller.signal });
-    clearTimeout(timer);
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
     }
-    bodyTimer = setTimeout(
-      () => controller.abort(new Error(`not complete within ${DOWNLOAD_TIMEOUT_MS / 1000} s`)),
-      DOWNLOAD_TIMEOUT_MS,
-    );
-    let file: Deno.FsFile;
+    const announced = Number(response.headers.get("content-length") ?? NaN);
+    const totalBytes = Number.isFinite(announced) ? announced : undefined;
+    const file = await Deno.open(temp, { write: true, createNew: true });
     try {
-      file = await Deno.open(temp, { write: true, createNew: true });
-    } catch (error) {
-      await response.body.cancel();
-      throw error;
+      let reported = 0;
+      for await (const chunk of response.body) {
+        watch();
+        await writeAll(file, chunk);
+        received += chunk.length;
+        if (received - reported >= 65_536) {
+          options.onProgress(received, totalBytes);
+          reported = received;
+        }
+      }
+      options.onProgress(received, totalBytes);
+      await file.sync();
+    } finally {
+      file.close();
     }
-    await response.body.pipeTo(file.writable); // closes the file, also on error
+  } catch (error) {
+    if (stalled) throw stallError();
+    throw error;
   } finally {
     clearTimeout(timer);
-    clearTimeout(bodyTimer);
+  }
+}
+
+async function writeSynced(path: string, chunks: Uint8Array[]): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    for (const chunk of chunks) await writeAll(file, chunk);
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await file.write(bytes.subarray(written));
+  }
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  const folder = await Deno.open(dir, { read: true });
+  try {
+    await folder.sync();
+  } catch {
+    // A filesystem that cannot sync a folder: the rename is as durable as it allows.
+  } finally {
+    folder.close();
+  }
+}
+
+/**
+ * Removes the temporary files (`<MNIST file>.<id>.tmp`) that an interrupted run left in `dir`:
+ * those unchanged for `olderThanMs` (a live download writes to its file all the time).
+ */
+async function removeStaleTemporaryFiles(dir: string, olderThanMs: number): Promise<void> {
+  const now = Date.now();
+  for await (const entry of Deno.readDir(dir)) {
+    const isOurs = MNIST_FILE_NAMES.some((name) =>
+      entry.name.startsWith(`${name}.`) && entry.name.endsWith(".tmp")
+    );
+    if (!entry.isFile || !isOurs) continue;
+    const path = join(dir, entry.name);
+    const modified = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+    if (now - modified >= olderThanMs) await removeIfPresent(path);
   }
 }
 

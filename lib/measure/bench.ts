@@ -8,6 +8,12 @@ import { measureInference, measureStepMemory } from "./cost.ts";
 import type { Mnist } from "../data/mnist.ts";
 import { buildModel } from "../models/registry.ts";
 import { trainModel } from "../training/train.ts";
+import { formatTable } from "../common/markdown.ts";
+import { loadBlas } from "../backend/blas.ts";
+import { nativeKernelsActive, useNativeKernels } from "../backend/native_kernels.ts";
+
+/** Which kernels a wasm row ran: wasm's own, or the native (BLAS) ones on some threads. */
+export type KernelChoice = { native: false } | { native: true; threads: number };
 
 /** One model's speed on one backend. */
 export interface SpeedFigures {
@@ -15,6 +21,10 @@ export interface SpeedFigures {
   backend: string;
   /** Cores sharing each batch (lib/data_parallel.ts). */
   workers: number;
+  /** On wasm: "wasm" or "native" (BLAS kernels, native_kernels.ts); absent on other backends. */
+  kernels?: "wasm" | "native";
+  /** The BLAS threads of a native row. */
+  blasThreads?: number;
   batchSize: number;
   /** Seconds per 60,000-image epoch, from timing `samples` images. */
   epochSeconds: number;
@@ -40,6 +50,38 @@ export interface PeerFigures {
  * inference on the 10,000 test images. `data` must hold at least `samples` training images.
  */
 export async function measureSpeed(
+  modelName: string,
+  data: Mnist,
+  options: {
+    batchSize: number;
+    samples: number;
+    warmupSamples?: number;
+    workers?: number;
+    /** On wasm: the kernels to time (default: native where the BLAS loaded, at its threads). */
+    kernels?: KernelChoice;
+  },
+): Promise<SpeedFigures> {
+  const blas = loadBlas().blas;
+  const wasNative = nativeKernelsActive();
+  const threadsBefore = blas?.threads;
+  if (options.kernels !== undefined) {
+    if (options.kernels.native && blas === undefined) {
+      throw new Error("Cannot time the native kernels: the BLAS did not load (see the line above)");
+    }
+    useNativeKernels(options.kernels.native);
+    if (options.kernels.native) blas!.setThreads(options.kernels.threads);
+  }
+  try {
+    return await timeTraining(modelName, data, options);
+  } finally {
+    if (options.kernels !== undefined && blas !== undefined) {
+      useNativeKernels(wasNative);
+      if (threadsBefore !== undefined) blas.setThreads(threadsBefore);
+    }
+  }
+}
+
+async function timeTraining(
   modelName: string,
   data: Mnist,
   options: { batchSize: number; samples: number; warmupSamples?: number; workers?: number },
@@ -74,10 +116,13 @@ export async function measureSpeed(
     const trainingPeakBytes = workers === 1
       ? await measureStepMemory(model, { batchSize })
       : undefined;
+    const native = tf.getBackend() === "wasm" ? nativeKernelsActive() : undefined;
     return {
       model: modelName,
       backend: tf.getBackend(),
       workers,
+      kernels: native === undefined ? undefined : native ? "native" : "wasm",
+      blasThreads: native ? loadBlas().blas?.threads : undefined,
       batchSize,
       epochSeconds: seconds * MNIST_TRAIN_SIZE / samples,
       inferenceSeconds: inference.medianSeconds * MNIST_TEST_SIZE / data.test.count,
@@ -109,8 +154,8 @@ export function parsePeerOutput(text: string): PeerFigures[] {
 
 /**
  * A Markdown table of our figures with their ratio to the peer's, of the same model and batch:
- * to PyTorch on one thread (the target's reference), and, for rows that use two cores, to
- * PyTorch on as many threads. Inference runs on one core on both sides; training memory is the
+ * to PyTorch on one thread (the target's reference), and, for rows that use two cores (two
+ * workers, or native kernels on two BLAS threads), to PyTorch on as many threads. Inference runs on one core on both sides; training memory is the
  * peak of one step on one core, tf.js tensors only (the peer does not report its own).
  */
 export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): string {
@@ -121,15 +166,28 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
   const seconds = (value: number | undefined, digits = 1) =>
     value === undefined ? "-" : value.toFixed(digits);
   const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}x` : "-");
-  const header = "| model | backend | cores | batch | s/epoch | PyTorch 1 thread | ratio | " +
-    "PyTorch, as many threads | ratio | inference 10k s | PyTorch | ratio | training memory MB |";
-  const rule = "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|";
+  const header = [
+    "model",
+    "backend",
+    "cores",
+    "batch",
+    "s/epoch",
+    "PyTorch 1 thread",
+    "ratio",
+    "PyTorch, as many threads",
+    "ratio",
+    "inference 10k s",
+    "PyTorch",
+    "ratio",
+    "training memory MB",
+  ];
   const rows = ours.map((figures) => {
     const one = peerFor(figures, 1);
-    const same = figures.workers > 1 ? peerFor(figures, figures.workers) : undefined;
+    const cores = Math.max(figures.workers, figures.blasThreads ?? 1);
+    const same = cores > 1 ? peerFor(figures, cores) : undefined;
     return [
       figures.model,
-      figures.backend,
+      kernelsLabel(figures),
       figures.workers,
       figures.batchSize,
       seconds(figures.epochSeconds),
@@ -143,7 +201,14 @@ export function formatSpeedTable(ours: SpeedFigures[], peer: PeerFigures[]): str
       figures.trainingPeakBytes === undefined
         ? "-"
         : (figures.trainingPeakBytes / 2 ** 20).toFixed(1),
-    ].join(" | ");
+    ];
   });
-  return [header, rule, ...rows.map((row) => `| ${row} |`)].join("\n");
+  return formatTable(header, rows, { align: header.map((_, i) => (i < 2 ? "l" : "r")) });
+}
+
+// "wasm", or "native, 2 threads" for a row that ran the BLAS kernels.
+function kernelsLabel(figures: SpeedFigures): string {
+  if (figures.kernels !== "native") return figures.backend;
+  const threads = figures.blasThreads;
+  return threads === undefined ? "native" : `native, ${threads} thread${threads === 1 ? "" : "s"}`;
 }

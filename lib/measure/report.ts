@@ -3,6 +3,7 @@ import { MODEL_REGISTRY } from "../models/registry.ts";
 import type { MemoryMeasurement } from "./cost.ts";
 import type { ExperimentOutcome } from "./experiment_costs.ts";
 import { formatCount, formatMB } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 type Result = ExperimentOutcome["result"];
 
@@ -71,11 +72,7 @@ export function formatComparison(rows: ComparisonRow[]): string {
       return value === undefined ? "-" : value === null ? "does not fit" : value.toFixed(1);
     }),
   ]);
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
-    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
-  ].join("\n");
+  return formatTable(header, lines, { align: header.map((_, i) => (i === 0 ? "l" : "r")) });
 }
 
 /** Replaces the rows' memory figures with separately stored measurements, by model. */
@@ -134,11 +131,7 @@ export function formatArticleComparison(
       ),
     ];
   });
-  return [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`,
-    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
-  ].join("\n");
+  return formatTable(header, lines, { align: header.map((_, i) => (i === 0 ? "l" : "r")) });
 }
 
 /**
@@ -149,19 +142,66 @@ export function formatTradeOffs(rows: ComparisonRow[]): string {
   const best = rows.reduce((a, b) => (b.testAccuracy > a.testAccuracy ? b : a));
   const times = (ours: number, theirs: number) =>
     ours >= theirs ? `${(ours / theirs).toFixed(1)}x more` : `${(theirs / ours).toFixed(1)}x less`;
-  const lines = rows.filter((row) => row !== best).map((row) =>
-    `| ${row.model} | ${((best.testAccuracy - row.testAccuracy) * 100).toFixed(2)} points | ` +
-    `${times(row.trainableParams, best.trainableParams)} | ` +
-    `${times(row.trainSecondsPerFullEpoch, best.trainSecondsPerFullEpoch)} | ` +
-    `${times(row.inferenceSecondsFullTestSet, best.inferenceSecondsFullTestSet)} | ` +
-    `${times(row.weightMB, best.weightMB)} |`
-  );
+  const lines = rows.filter((row) => row !== best).map((row) => [
+    row.model,
+    `${((best.testAccuracy - row.testAccuracy) * 100).toFixed(2)} points`,
+    times(row.trainableParams, best.trainableParams),
+    times(row.trainSecondsPerFullEpoch, best.trainSecondsPerFullEpoch),
+    times(row.inferenceSecondsFullTestSet, best.inferenceSecondsFullTestSet),
+    times(row.weightMB, best.weightMB),
+  ]);
+  const header = [
+    "model",
+    "accuracy given up",
+    "parameters",
+    "training time",
+    "inference time",
+    "weight size",
+  ];
   return [
     `Compared with the most accurate model, **${best.model}** ` +
     `(${(best.testAccuracy * 100).toFixed(2)}%):`,
     "",
-    "| model | accuracy given up | parameters | training time | inference time | weight size |",
-    "|---|--:|--:|--:|--:|--:|",
-    ...lines,
+    formatTable(header, lines, { align: ["l", "r", "r", "r", "r", "r"] }),
   ].join("\n");
+}
+
+/** A figure the article gives per model, as `articleReference` reads it. */
+export type ArticleFigureName =
+  | "testAccuracy"
+  | "testLoss"
+  | "trainableParams"
+  | "weightMB"
+  | "cpuSecondsPerEpoch"
+  | "cpuInferenceSeconds"
+  | "gpuMemoryMB";
+
+/**
+ * The article's value of `figure` for each registered model that has one (in the registry's
+ * order), as chart reference marks. "gpuMemoryMB" needs the `batchSize`: the article
+ * measured 16 and 8192, so any other batch size has no figures.
+ */
+export function articleReference(
+  figure: ArticleFigureName,
+  options: { batchSize?: number } = {},
+): { model: string; value: number }[] {
+  if (figure === "gpuMemoryMB" && options.batchSize === undefined) {
+    throw new Error(
+      'articleReference("gpuMemoryMB") needs a batchSize: 16 or 8192, the ones the article measured',
+    );
+  }
+  const valueOf = (entry: (typeof MODEL_REGISTRY)[number]): number | undefined => {
+    const article = entry.article;
+    if (figure !== "gpuMemoryMB") return article?.[figure];
+    const memory = article?.gpuMemoryMB;
+    return options.batchSize === 16
+      ? memory?.batch16
+      : options.batchSize === 8192
+      ? memory?.batch8192
+      : undefined;
+  };
+  return MODEL_REGISTRY.flatMap((entry) => {
+    const value = valueOf(entry);
+    return value === undefined ? [] : [{ model: entry.name, value }];
+  });
 }

@@ -4,6 +4,8 @@
  * others are absent (undefined), never guessed. Source: M. Marcinkiewicz, "The Real World is
  * not a Kaggle Competition" (Netguru blog, updated 4 January 2023).
  */
+import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** What the article reports for one model. */
 export interface ArticleFigures {
@@ -154,4 +156,29 @@ export function ruleOfThumbPosition(params: number): "below" | "inside" | "above
   if (params < RULE_OF_THUMB.features) return "below";
   if (params > RULE_OF_THUMB.observations) return "above";
   return "inside";
+}
+
+/** One model's line in `formatRuleOfThumb`. */
+export interface RuleOfThumbRow {
+  model: string;
+  params: number;
+  /** Test accuracy as a fraction. */
+  accuracy: number;
+  /** Which run the accuracy comes from, e.g. "full schedule" or a preset's name. */
+  from: string;
+}
+
+/** A Markdown table: each model's parameters, where they fall against the band, its accuracy. */
+export function formatRuleOfThumb(rows: RuleOfThumbRow[]): string {
+  return formatTable(
+    ["model", "parameters", "against the band", "accuracy", "from"],
+    rows.map((row) => [
+      row.model,
+      formatCount(row.params),
+      ruleOfThumbPosition(row.params),
+      `${(row.accuracy * 100).toFixed(2)}%`,
+      row.from,
+    ]),
+    { align: ["l", "r", "l", "r", "l"] },
+  );
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { formatCount, formatMB } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** One layer of a summary. */
 export interface LayerRow {
@@ -53,18 +54,72 @@ export function summarizeModel(model: tf.LayersModel): ModelSummary {
 
 /** Renders a summary as a Markdown table with a totals line (readable as plain text too). */
 export function formatSummary(summary: ModelSummary): string {
-  const header = "| layer | type | output shape | trainable | non-trainable | MACs/image |";
-  const rule = "|---|---|---|--:|--:|--:|";
-  const lines = summary.rows.map((row) =>
-    `| ${row.name} | ${row.type} | ${row.outputShape.join("x")} | ` +
-    `${formatCount(row.trainableParams)} | ${formatCount(row.nonTrainableParams)} | ` +
-    `${formatCount(row.macs)} |`
+  const table = formatTable(
+    ["layer", "type", "output shape", "trainable", "non-trainable", "MACs/image"],
+    [
+      ...summary.rows.map((row) => [
+        row.name,
+        row.type,
+        row.outputShape.join("x"),
+        formatCount(row.trainableParams),
+        formatCount(row.nonTrainableParams),
+        formatCount(row.macs),
+      ]),
+      [
+        "**total**",
+        "",
+        "",
+        `**${formatCount(summary.trainableParams)}**`,
+        `**${formatCount(summary.nonTrainableParams)}**`,
+        `**${formatCount(summary.macs)}**`,
+      ],
+    ],
+    { align: ["l", "l", "l", "r", "r", "r"] },
   );
-  const total = `| **total** | | | **${formatCount(summary.trainableParams)}** | ` +
-    `**${formatCount(summary.nonTrainableParams)}** | **${formatCount(summary.macs)}** |`;
   const size = `Weights: ${formatCount(summary.weightBytes)} bytes = ` +
     `${formatMB(summary.weightMB)} MB as float32.`;
-  return [`**${summary.name}**`, "", header, rule, ...lines, total, "", size].join("\n");
+  return [`**${summary.name}**`, "", table, "", size].join("\n");
+}
+
+/**
+ * A Markdown table with one line per model: parameters, MACs per image, float32 weight size,
+ * and the layer holding the most parameters with its share.
+ */
+export function formatModelOverview(summaries: ModelSummary[]): string {
+  return formatTable(
+    ["model", "parameters", "MACs per image", "weights (float32)", "largest layer", "its share"],
+    summaries.map((summary) => {
+      const { row, share } = largestLayer(summary);
+      return [
+        summary.name,
+        formatCount(summary.trainableParams),
+        formatCount(summary.macs),
+        `${formatMB(summary.weightMB)} MB`,
+        `${row.name} (${row.type})`,
+        `${(share * 100).toFixed(0)}%`,
+      ];
+    }),
+    { align: ["l", "r", "r", "r", "l", "r"] },
+  );
+}
+
+/**
+ * A Markdown table of variants of one model that differ in their first layer: that layer's
+ * trainable parameters and the model's total, one line per variant (named by its key).
+ */
+export function formatFirstLayerVariants(
+  variants: Record<string, ModelSummary>,
+  options: { label?: string } = {},
+): string {
+  return formatTable(
+    [options.label ?? "first layer", "its parameters", "model total"],
+    Object.entries(variants).map(([label, summary]) => [
+      label,
+      formatCount(summary.rows[0].trainableParams),
+      `**${formatCount(summary.trainableParams)}**`,
+    ]),
+    { align: ["l", "r", "r"] },
+  );
 }
 
 /** The layer with the most trainable parameters, and its share of the model's. */

@@ -4,3 +4,4 @@
 export * from "./display.ts";
 export * from "./live.ts";
 export * from "./search_live.ts";
+export * from "./train_all.ts";

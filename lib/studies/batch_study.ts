@@ -10,6 +10,7 @@ import { currentBackend } from "../backend/backend.ts";
 import { findStoredResult, runExperiment } from "./experiment.ts";
 import { initBackend } from "../backend/backend.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
+import { formatTable } from "../common/markdown.ts";
 import {
   defaultResultsDir,
   loadMeasurement,
@@ -222,20 +223,26 @@ export async function runBatchStudy(
 
 /** A Markdown table of a batch study: learning rate, seconds per epoch and accuracy per run. */
 export function formatBatchStudy(runs: BatchRun[]): string {
-  const lines = [
-    "| model | batch size | learning rate | steps per epoch of 60,000 | seconds per epoch of 60,000 | test accuracy |",
-    "|---|--:|--:|--:|--:|--:|",
-  ];
-  for (const run of runs) {
-    lines.push(
-      `| ${run.model} | ${run.batchSize} | ${Number(run.learningRate.toPrecision(3))} | ` +
-        `${Math.ceil(60_000 / run.batchSize).toLocaleString("en-US")} | ` +
-        (run.diverged
-          ? "– | diverged |"
-          : `${run.trainSecondsPerFullEpoch.toFixed(1)} | ${(run.accuracy * 100).toFixed(2)}% |`),
-    );
-  }
-  return lines.join("\n");
+  return formatTable(
+    [
+      "model",
+      "batch size",
+      "learning rate",
+      "steps per epoch of 60,000",
+      "seconds per epoch of 60,000",
+      "test accuracy",
+    ],
+    runs.map((run) => [
+      run.model,
+      run.batchSize,
+      Number(run.learningRate.toPrecision(3)),
+      Math.ceil(60_000 / run.batchSize).toLocaleString("en-US"),
+      ...(run.diverged
+        ? ["–", "diverged"]
+        : [run.trainSecondsPerFullEpoch.toFixed(1), `${(run.accuracy * 100).toFixed(2)}%`]),
+    ]),
+    { align: ["l", "r", "r", "r", "r", "r"] },
+  );
 }
 
 interface DivergedRun {

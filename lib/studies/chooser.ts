@@ -4,6 +4,7 @@
  */
 import type { DeploymentRow, Precision } from "../measure/deploy.ts";
 import { formatCount, formatMB } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** What the device allows and the task needs; leave out a limit that does not matter. */
 export interface DeviceBudget {
@@ -205,11 +206,18 @@ export function formatChoice(choice: Choice): string {
         `(${(best.accuracy * 100).toFixed(2)}%, ${formatMB(best.weightMB)} MB, ` +
         `${best.latencyMs.toFixed(2)} ms).`,
       "",
-      "| rank | model | accuracy | weights MB | latency ms (p95) | params | source |",
-      "|--:|---|--:|--:|--:|--:|---|",
-      ...choice.fits.map((c, i) =>
-        `| ${i + 1} | ${c.name} | ${(c.accuracy * 100).toFixed(2)}% | ${formatMB(c.weightMB)} | ` +
-        `${c.latencyMs.toFixed(2)} | ${formatCount(c.params)} | ${c.source} |`
+      formatTable(
+        ["rank", "model", "accuracy", "weights MB", "latency ms (p95)", "params", "source"],
+        choice.fits.map((c, i) => [
+          i + 1,
+          c.name,
+          `${(c.accuracy * 100).toFixed(2)}%`,
+          formatMB(c.weightMB),
+          c.latencyMs.toFixed(2),
+          formatCount(c.params),
+          c.source,
+        ]),
+        { align: ["r", "l", "r", "r", "r", "r", "l"] },
       ),
     );
   }

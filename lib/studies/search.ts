@@ -16,6 +16,7 @@ import { buildSmallConvNet, smallConvNetName, type SmallConvNetSpec } from "../m
 import { defaultResultsDir, loadResult, resultKey, type RunResult } from "../training/results.ts";
 import { summarizeModel } from "../models/summary.ts";
 import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** The values to try for each part of a `SmallConvNetSpec`; the search tries every combination. */
 export interface SearchSpace {
@@ -390,19 +391,41 @@ export function candidateLabel(spec: SmallConvNetSpec): string {
 
 /** A Markdown table of candidates: name, filters, kernel, parameters, accuracy, pass or not. */
 export function formatCandidates(candidates: SearchCandidate[]): string {
-  const lines = [
-    "| candidate | filters | first kernel | BatchNorm | activation | parameters | test accuracy | reaches target |",
-    "|---|---|---|---|---|--:|--:|:-:|",
+  return formatTable(
+    [...SPEC_COLUMNS, "parameters", "test accuracy", "reaches target"],
+    candidates.map((c) => [
+      ...specCells(c.name, c.spec),
+      formatCount(c.params),
+      `${(c.accuracy * 100).toFixed(2)}%`,
+      c.passes ? "yes" : "no",
+    ]),
+    { align: ["l", "l", "l", "l", "l", "r", "r", "c"] },
+  );
+}
+
+/** A Markdown table of candidates before training: name, filters, kernel, parameters. */
+export function formatSearchSpace(specs: SmallConvNetSpec[]): string {
+  return formatTable(
+    [...SPEC_COLUMNS, "parameters"],
+    specs.map((spec) => [
+      ...specCells(smallConvNetName(spec), spec),
+      formatCount(smallConvNetParams(spec)),
+    ]),
+    { align: ["l", "l", "l", "l", "l", "r"] },
+  );
+}
+
+const SPEC_COLUMNS = ["candidate", "filters", "first kernel", "BatchNorm", "activation"];
+
+function specCells(name: string, spec: SmallConvNetSpec): string[] {
+  const { filters1, filters2, kernelSize: k, batchNorm } = spec;
+  return [
+    name,
+    `${filters1} → ${filters2}`,
+    `${k}x${k}`,
+    batchNorm ? "yes" : "no",
+    spec.activation,
   ];
-  for (const c of candidates) {
-    lines.push(
-      `| ${c.name} | ${c.spec.filters1} → ${c.spec.filters2} | ` +
-        `${c.spec.kernelSize}x${c.spec.kernelSize} | ${c.spec.batchNorm ? "yes" : "no"} | ` +
-        `${c.spec.activation} | ${formatCount(c.params)} | ${(c.accuracy * 100).toFixed(2)}% | ` +
-        `${c.passes ? "yes" : "no"} |`,
-    );
-  }
-  return lines.join("\n");
 }
 
 /** The folder of the search's candidates inside a results store. */

@@ -8,6 +8,7 @@ import { makeConfig, type TrainConfig } from "../training/config.ts";
 import { findStoredResult, runExperiment } from "./experiment.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { defaultPreset } from "../common/settings.ts";
+import { formatTable } from "../common/markdown.ts";
 
 /** The cheaper models of the article, the ones a seed study can afford. */
 export const SEED_STUDY_MODELS: readonly string[] = ["pytorch", "pytorch-gap", "small-net"];
@@ -172,15 +173,17 @@ export function compareSpreads(a: SpreadStats, b: SpreadStats): SpreadComparison
 /** A Markdown table of the spread per model, in percent. */
 export function formatSeedSpreads(spreads: SeedSpread[]): string {
   const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
-  const lines = [
-    "| model | seeds | mean | standard deviation | lowest | highest | highest − lowest |",
-    "|---|--:|--:|--:|--:|--:|--:|",
-  ];
-  for (const s of spreads) {
-    lines.push(
-      `| ${s.model} | ${s.count} | ${percent(s.mean)} | ${(s.std * 100).toFixed(2)} points | ` +
-        `${percent(s.min)} | ${percent(s.max)} | ${((s.max - s.min) * 100).toFixed(2)} points |`,
-    );
-  }
-  return lines.join("\n");
+  return formatTable(
+    ["model", "seeds", "mean", "standard deviation", "lowest", "highest", "highest − lowest"],
+    spreads.map((s) => [
+      s.model,
+      s.count,
+      percent(s.mean),
+      `${(s.std * 100).toFixed(2)} points`,
+      percent(s.min),
+      percent(s.max),
+      `${((s.max - s.min) * 100).toFixed(2)} points`,
+    ]),
+    { align: ["l", "r", "r", "r", "r", "r", "r"] },
+  );
 }

@@ -1,15 +1,46 @@
 /**
  * The results store: every run's config, runtime, per-epoch metrics, costs and final weights
- * on disk, keyed by everything that determines them, written atomically, with checkpoints of
- * unfinished runs beside them.
+ * on disk, keyed by everything that determines them, written atomically and durably, weights
+ * first; the SHA-256 of the weights recorded in the result and checked on every load; every
+ * field checked when read back. Checkpoints of unfinished runs and measurements sit beside.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "./config.ts";
-import type { Checkpoint, EpochMetrics } from "./train.ts";
+import type { EpochMetrics } from "./train.ts";
 import { readSetting } from "../common/settings.ts";
+import {
+  makeFolder,
+  readBytesIfExists,
+  readTextIfExists,
+  removeIfPresent,
+  sha256Hex,
+  writeAtomically,
+} from "./store_files.ts";
+import {
+  checkFiniteTree,
+  checkHistory,
+  checkWeightSpecs,
+  checkWeightsSize,
+  decodeWeights,
+  refuseNonFinite,
+  requireFinite,
+  requireRecord,
+  requireSha256,
+  requireString,
+  RESULTS_SCHEMA_VERSION,
+  StoredFieldError,
+} from "./store_schema.ts";
+import { deleteCheckpoint } from "./checkpoint_file.ts";
 
-/** Bump when the stored shape changes: older files are then reported, not misread. */
-export const RESULTS_SCHEMA_VERSION = 1;
+export { refuseNonFinite } from "./store_schema.ts";
+export {
+  checkpointPath,
+  deleteCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint_file.ts";
+
+export { RESULTS_SCHEMA_VERSION } from "./store_schema.ts";
 
 /** What one completed run stores (its weights sit in a `.bin` file beside it). */
 export interface RunResult {
@@ -23,7 +54,15 @@ export interface RunResult {
   /** Cost measurements, in whatever shape the cost module reports. */
   costs: Record<string, unknown>;
   weightSpecs: tf.io.WeightsManifestEntry[];
+  /** SHA-256 of the `.bin` file's bytes, checked whenever the weights are read. */
+  weightsSha256: string;
 }
+
+/** What the fix is for a bad result: the same command with --retrain, or a delete. */
+export const RESULT_FIX = "delete it and run the experiment again, or run the same command " +
+  "with --retrain";
+
+const RETRAIN_TOO = "(or run the same command with --retrain)";
 
 /** The default store: `data/results/` in the project, or `SIZEWISE_RESULTS` when set. */
 export function defaultResultsDir(): string {
@@ -41,47 +80,76 @@ export async function resultKey(config: TrainConfig, backend: string): Promise<s
   return `${config.model}_${backend}_${hex}`;
 }
 
-/** Saves a completed run and its weights atomically; returns the JSON file's path. */
+/** Options of `saveResult`. */
+export interface SaveResultOptions {
+  /** Internal (tests): stop, as a crash would, once this many of its files are in place. */
+  crashAfterFiles?: number;
+}
+
+/**
+ * Saves a completed run: the weights file first, then the result that records its SHA-256,
+ * each atomically and synced to disk, so a result file always has its weights beside it.
+ * Weights holding NaN or infinity are refused before anything is written. Returns the JSON
+ * file's path.
+ */
 export async function saveResult(
   dir: string,
-  result: Omit<RunResult, "schemaVersion" | "weightSpecs">,
+  result: Omit<RunResult, "schemaVersion" | "weightSpecs" | "weightsSha256">,
   weights: tf.NamedTensorMap,
+  options: SaveResultOptions = {},
 ): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
+  refuseNonFinite(weights, `Refusing to store the result ${result.key}`);
+  await makeFolder(dir);
   const { data, specs } = await tf.io.encodeWeights(weights);
-  // Weights first: a JSON file always has its weights beside it.
-  await writeAtomically(`${dir}/${result.key}.bin`, new Uint8Array(data as ArrayBuffer));
+  const bytes = new Uint8Array(data as ArrayBuffer);
   const stored: RunResult = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     ...result,
     weightSpecs: specs,
+    weightsSha256: await sha256Hex(bytes),
   };
-  const path = `${dir}/${result.key}.json`;
-  await writeAtomically(path, new TextEncoder().encode(JSON.stringify(stored, null, 1) + "\n"));
+  const path = resultPath(dir, result.key);
+  const files: [string, Uint8Array][] = [
+    [weightsPath(dir, result.key), bytes],
+    [path, new TextEncoder().encode(JSON.stringify(stored, null, 1) + "\n")],
+  ];
+  for (const [index, [file, content]] of files.entries()) {
+    if (options.crashAfterFiles === index) {
+      throw new Error(`Simulated crash after ${index} of the files of ${result.key}`);
+    }
+    await writeAtomically(file, content);
+  }
   return path;
 }
 
-/** Loads the result stored under `key`, or undefined if there is none; a bad file is an error. */
+/**
+ * Loads the result stored under `key`, or undefined if there is none; a file that is not a
+ * valid result (any field missing, of the wrong type or not finite) is an error naming the
+ * file, the field and the fix.
+ */
 export async function loadResult(dir: string, key: string): Promise<RunResult | undefined> {
-  const path = `${dir}/${key}.json`;
+  const path = resultPath(dir, key);
   const text = await readTextIfExists(path);
   if (text === undefined) return undefined;
   return parseResult(text, path);
 }
 
-/** Loads the final weights of a stored run. */
+/** Loads the final weights of a stored run, checked against the SHA-256 its result records. */
 export async function loadResultWeights(
   dir: string,
   result: RunResult,
 ): Promise<tf.NamedTensorMap> {
-  const path = `${dir}/${result.key}.bin`;
-  const bytes = await Deno.readFile(path).catch((error) => {
-    throw new Error(
-      `Cannot read the weights of ${result.key} (${path}): ${error.message}; ` +
-        `delete ${dir}/${result.key}.json and train again`,
-    );
-  });
-  return decodeWeights(bytes, result.weightSpecs, path);
+  const bytes = await readResultWeights(dir, result);
+  const path = weightsPath(dir, result.key);
+  return decodeWeights(bytes, result.weightSpecs, path, RETRAIN_TOO);
+}
+
+/**
+ * Checks that a stored result's weights file is there, whole, and has the SHA-256 its result
+ * records; an error names both files and the fix. What every reuse of a result runs first.
+ */
+export async function checkResultWeights(dir: string, result: RunResult): Promise<void> {
+  await readResultWeights(dir, result);
 }
 
 /** Every result in the store, oldest first; unreadable files are reported, not skipped. */
@@ -100,168 +168,176 @@ export async function listResults(dir: string): Promise<RunResult[]> {
   return results.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
-/** Saves an unfinished run's state, replacing the previous checkpoint atomically. */
-export async function saveCheckpoint(
-  dir: string,
-  key: string,
-  checkpoint: Checkpoint,
-): Promise<void> {
-  const checkpointDir = `${dir}/checkpoints`;
-  await Deno.mkdir(checkpointDir, { recursive: true });
-  const { data, specs } = await tf.io.encodeWeights({
-    ...prefixed("model/", checkpoint.modelWeights),
-    ...prefixed("optimizer/", checkpoint.optimizerWeights),
-  });
-  const header = new TextEncoder().encode(
-    JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, history: checkpoint.history, specs }),
-  );
-  // One file, so a checkpoint can never be half old and half new: a 4-byte header length,
-  // the JSON header, then the weights.
-  const file = new Uint8Array(4 + header.length + data.byteLength);
-  new DataView(file.buffer).setUint32(0, header.length);
-  file.set(header, 4);
-  file.set(new Uint8Array(data as ArrayBuffer), 4 + header.length);
-  await writeAtomically(`${checkpointDir}/${key}.ckpt`, file);
+/**
+ * Removes everything stored for `key`: the result (first, so no result is ever left without
+ * its weights), its weights, its checkpoint, and the measurements and exports made from its
+ * weights (`measurements/*_<key>.json`, `exports/<key>/`). What `--retrain` clears.
+ */
+export async function deleteStoredRun(dir: string, key: string): Promise<void> {
+  await removeIfPresent(resultPath(dir, key));
+  await removeIfPresent(weightsPath(dir, key));
+  await deleteCheckpoint(dir, key);
+  await deleteMeasurementsOf(dir, key);
 }
 
-/** Loads the checkpoint of an unfinished run, or undefined if there is none. */
-export async function loadCheckpoint(dir: string, key: string): Promise<Checkpoint | undefined> {
-  const path = `${dir}/checkpoints/${key}.ckpt`;
-  let file: Uint8Array;
+/** Removes the measurements (`measurements/*_<key>.json`) and exports made from `key`'s weights. */
+export async function deleteMeasurementsOf(dir: string, key: string): Promise<void> {
   try {
-    file = await Deno.readFile(path);
+    for await (const entry of Deno.readDir(`${dir}/measurements`)) {
+      if (entry.name.endsWith(`_${key}.json`)) {
+        await removeIfPresent(`${dir}/measurements/${entry.name}`);
+      }
+    }
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const fix = `delete ${path} to start the run over`;
-  let header: {
-    schemaVersion: number;
-    history: EpochMetrics[];
-    specs: tf.io.WeightsManifestEntry[];
-  };
-  try {
-    const length = new DataView(file.buffer, file.byteOffset).getUint32(0);
-    header = JSON.parse(new TextDecoder().decode(file.subarray(4, 4 + length)));
-    file = file.subarray(4 + length);
-  } catch {
-    throw new Error(`The checkpoint ${path} is corrupt; ${fix}`);
-  }
-  if (header.schemaVersion !== RESULTS_SCHEMA_VERSION) {
-    throw new Error(
-      `The checkpoint ${path} has schema version ${header.schemaVersion}, this code reads ` +
-        `${RESULTS_SCHEMA_VERSION}; ${fix}`,
-    );
-  }
-  const weights = decodeWeights(file, header.specs, path);
-  return {
-    history: header.history,
-    modelWeights: unprefixed("model/", weights),
-    optimizerWeights: unprefixed("optimizer/", weights),
-  };
+  await removeIfPresent(`${dir}/exports/${key}`);
 }
 
-/** Removes a run's checkpoint once its result is saved. */
-export async function deleteCheckpoint(dir: string, key: string): Promise<void> {
-  await Deno.remove(`${dir}/checkpoints/${key}.ckpt`).catch((error) => {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
+/** Options of `saveMeasurement` and `loadMeasurement`. */
+export interface MeasurementOptions<T> {
+  /**
+   * What the measurement was made from (the SHA-256 of the weights it measured, or of the model
+   * spec): a stored measurement made from anything else is ignored, as if there were none.
+   */
+  measuredFrom?: string;
+  /** Checks the stored value's fields (throwing `StoredFieldError`); default: finite numbers. */
+  check?: (value: unknown) => T;
+  /** What to do about a bad file; default: delete it to measure again. */
+  fix?: string;
 }
 
 /** Saves one small measurement (JSON) under `measurements/<name>.json`, atomically. */
-export async function saveMeasurement(dir: string, name: string, value: unknown): Promise<void> {
-  await Deno.mkdir(`${dir}/measurements`, { recursive: true });
-  const text = JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, value }, null, 1) + "\n";
+export async function saveMeasurement(
+  dir: string,
+  name: string,
+  value: unknown,
+  options: Pick<MeasurementOptions<unknown>, "measuredFrom"> = {},
+): Promise<void> {
+  await makeFolder(`${dir}/measurements`);
+  const envelope = { schemaVersion: RESULTS_SCHEMA_VERSION, measuredFrom: options.measuredFrom };
+  const text = JSON.stringify({ ...envelope, value }, null, 1) + "\n";
   await writeAtomically(`${dir}/measurements/${name}.json`, new TextEncoder().encode(text));
 }
 
-/** Loads a measurement saved by `saveMeasurement`, or undefined if there is none. */
-export async function loadMeasurement<T>(dir: string, name: string): Promise<T | undefined> {
+/**
+ * Loads a measurement saved by `saveMeasurement`, or undefined if there is none or it was made
+ * from something else than `measuredFrom`; a bad file is an error naming the file and field.
+ */
+export async function loadMeasurement<T>(
+  dir: string,
+  name: string,
+  options: MeasurementOptions<T> = {},
+): Promise<T | undefined> {
   const path = `${dir}/measurements/${name}.json`;
   const text = await readTextIfExists(path);
   if (text === undefined) return undefined;
+  const fix = options.fix ?? "delete it to measure again";
+  let stored: Record<string, unknown>;
   try {
-    const stored = JSON.parse(text);
-    if (stored.schemaVersion === RESULTS_SCHEMA_VERSION) return stored.value as T;
+    stored = requireRecord(JSON.parse(text), "the file");
   } catch {
-    // reported below
+    throw new Error(`The measurement ${path} is corrupt or from another version; ${fix}`);
   }
-  throw new Error(`The measurement ${path} is corrupt or from another version; delete it`);
+  if (stored.schemaVersion !== RESULTS_SCHEMA_VERSION) {
+    throw new Error(
+      `The measurement ${path} is corrupt or from another version (schema version ` +
+        `${stored.schemaVersion}, this code reads ${RESULTS_SCHEMA_VERSION}); ${fix}`,
+    );
+  }
+  if (options.measuredFrom !== undefined && stored.measuredFrom !== options.measuredFrom) {
+    return undefined; // measured from other weights (or another model spec): stale
+  }
+  try {
+    if (options.check) return options.check(stored.value);
+    checkFiniteTree(stored.value, "value");
+    return stored.value as T;
+  } catch (error) {
+    if (!(error instanceof StoredFieldError)) throw error;
+    throw new Error(`The measurement ${path} is invalid: ${error.message}; ${fix}`);
+  }
+}
+
+function resultPath(dir: string, key: string): string {
+  return `${dir}/${key}.json`;
+}
+
+function weightsPath(dir: string, key: string): string {
+  return `${dir}/${key}.bin`;
+}
+
+async function readResultWeights(dir: string, result: RunResult): Promise<Uint8Array> {
+  const path = weightsPath(dir, result.key);
+  const json = resultPath(dir, result.key);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readBytesIfExists(path);
+  } catch (error) {
+    throw new Error(
+      `Cannot read the weights of ${result.key} (${path}): ${(error as Error).message}; ` +
+        `delete ${json} and train again, or run the same command with --retrain`,
+    );
+  }
+  if (bytes === undefined) {
+    throw new Error(
+      `Cannot read the weights of ${result.key} (${path}): the file is missing; ` +
+        `delete ${json} and train again, or run the same command with --retrain`,
+    );
+  }
+  checkWeightsSize(bytes, result.weightSpecs, path, RETRAIN_TOO);
+  const actual = await sha256Hex(bytes);
+  if (actual !== result.weightsSha256) {
+    throw new Error(
+      `The weights file ${path} does not match its result ${json}: its SHA-256 is ` +
+        `${actual}, the result records ${result.weightsSha256}; the file was changed or ` +
+        `damaged after training and is not used. Run the same command with --retrain, or ` +
+        `delete both files and train again`,
+    );
+  }
+  return bytes;
 }
 
 function parseResult(text: string, path: string): RunResult {
-  let result: RunResult;
+  let parsed: unknown;
   try {
-    result = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new Error(
-      `The result file ${path} is corrupt (${(error as Error).message}); ` +
-        `delete it and run the experiment again`,
+      `The result file ${path} is corrupt (${(error as Error).message}); ${RESULT_FIX}`,
     );
   }
+  const result = parsed as Partial<RunResult> | null;
   if (result?.schemaVersion !== RESULTS_SCHEMA_VERSION) {
     throw new Error(
       `The result file ${path} has schema version ${result?.schemaVersion}, this code reads ` +
-        `${RESULTS_SCHEMA_VERSION}; delete it and run the experiment again`,
+        `${RESULTS_SCHEMA_VERSION}; ${RESULT_FIX}`,
     );
   }
   if (!Array.isArray(result.history) || typeof result.config?.model !== "string") {
-    throw new Error(
-      `The result file ${path} lacks its history or config; delete it and run the experiment again`,
-    );
+    throw new Error(`The result file ${path} lacks its history or config; ${RESULT_FIX}`);
   }
-  return result;
-}
-
-function decodeWeights(
-  bytes: Uint8Array,
-  specs: tf.io.WeightsManifestEntry[],
-  path: string,
-): tf.NamedTensorMap {
-  const expected = specs.reduce(
-    (sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * 4,
-    0,
-  );
-  if (bytes.byteLength !== expected) {
-    throw new Error(
-      `The weights file ${path} holds ${bytes.byteLength} bytes, its manifest says ${expected}; ` +
-        `it is truncated or corrupt: delete it and train again`,
-    );
-  }
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  return tf.io.decodeWeights(buffer as ArrayBuffer, specs);
-}
-
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.writeFile(temporary, bytes);
-    await Deno.rename(temporary, path);
+    checkResultFields(result as Record<string, unknown>);
   } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    throw error;
+    if (!(error instanceof StoredFieldError)) throw error;
+    throw new Error(`The result file ${path} is invalid: ${error.message}; ${RESULT_FIX}`);
   }
+  return result as RunResult;
 }
 
-async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-function prefixed(prefix: string, map: tf.NamedTensorMap): tf.NamedTensorMap {
-  return Object.fromEntries(Object.entries(map).map(([name, tensor]) => [prefix + name, tensor]));
-}
-
-function unprefixed(prefix: string, map: tf.NamedTensorMap): tf.NamedTensorMap {
-  return Object.fromEntries(
-    Object.entries(map)
-      .filter(([name]) => name.startsWith(prefix))
-      .map(([name, tensor]) => [name.slice(prefix.length), tensor]),
-  );
+// Every field of a stored result, as `saveResult` writes it.
+function checkResultFields(result: Record<string, unknown>): void {
+  requireString(result.key, "key");
+  const config = requireRecord(result.config, "config");
+  const numEpochs = requireFinite(config.numEpochs, "config.numEpochs");
+  checkFiniteTree(config, "config");
+  const runtime = requireRecord(result.runtime, "runtime");
+  for (const [name, value] of Object.entries(runtime)) requireString(value, `runtime.${name}`);
+  requireString(result.finishedAt, "finishedAt");
+  checkHistory(result.history, "history", numEpochs);
+  checkFiniteTree(requireRecord(result.costs, "costs"), "costs");
+  checkWeightSpecs(result.weightSpecs, "weightSpecs");
+  requireSha256(result.weightsSha256, "weightsSha256");
 }
 
 // Sorted keys, so the same config always hashes to the same key.
@@ -273,4 +349,9 @@ function canonicalJson(value: unknown): string {
         ? Object.fromEntries(Object.keys(inner).sort().map((key) => [key, inner[key]]))
         : inner,
   );
+}
+
+/** Hex SHA-256 of a value's canonical JSON (sorted keys): the same value, the same hash. */
+export async function canonicalSha256(value: unknown): Promise<string> {
+  return await sha256Hex(new TextEncoder().encode(canonicalJson(value)));
 }

@@ -401,8 +401,9 @@ export interface NbconvertResult {
  * the `deno` kernel, started in the notebook's own folder (so `../lib/x.ts` imports and the
  * project's deno.json work), and writes the result into `outputDir`. A cell that throws, a
  * timeout or a dead kernel throws an error naming the notebook, the cell and the error;
- * execution stops at the first failing cell. Outputs the Deno kernel sends just after it
- * reports idle are kept (see `DENO_EXECUTE_PREPROCESSOR`).
+ * execution stops at the first failing cell, and the notebook as far as it ran is kept in
+ * `outputDir` as `<name>.partial.ipynb` (the error says where). Outputs the Deno kernel sends just after it reports idle
+ * are kept (see `DENO_EXECUTE_PREPROCESSOR`).
  */
 export async function executeNotebook(
   path: string,
@@ -417,21 +418,38 @@ export async function executeNotebook(
       PYTHONPATH: pythonPath ? `${moduleDir}:${pythonPath}` : moduleDir,
     };
     const timeout = options.cellTimeoutSeconds ?? 1800;
-    return await nbconvert(path, {
-      outputDir: options.outputDir,
-      extension: ".ipynb",
-      env,
-      args: [
-        "--to=notebook",
-        // Instead of --execute, which would run nbclient's own ExecutePreprocessor.
-        "--NotebookExporter.preprocessors=sizewise_nbexec.DenoExecutePreprocessor",
-        "--DenoExecutePreprocessor.kernel_name=deno",
-        `--DenoExecutePreprocessor.timeout=${timeout}`,
-      ],
-    });
+    const partial = partialOutputPath(options.outputDir, path);
+    await Deno.remove(partial).catch(() => {}); // an older run's copy must not pass for this one's
+    try {
+      return await nbconvert(path, {
+        outputDir: options.outputDir,
+        extension: ".ipynb",
+        env,
+        args: [
+          "--to=notebook",
+          // Instead of --execute, which would run nbclient's own ExecutePreprocessor.
+          "--NotebookExporter.preprocessors=sizewise_nbexec.DenoExecutePreprocessor",
+          "--DenoExecutePreprocessor.kernel_name=deno",
+          `--DenoExecutePreprocessor.timeout=${timeout}`,
+          `--DenoExecutePreprocessor.partial_output=${partial}`,
+        ],
+      });
+    } catch (error) {
+      const kept = await Deno.stat(partial).then(() => true, () => false);
+      if (!kept) throw error;
+      throw new Error(
+        `${messageOf(error)}\nThe executed copy, as far as it ran, is kept in ${partial}`,
+        { cause: error },
+      );
+    }
   } finally {
     await Deno.remove(moduleDir, { recursive: true });
   }
+}
+
+/** Where `executeNotebook` keeps a failed notebook as far as it ran: `<name>.partial.ipynb`. */
+export function partialOutputPath(outputDir: string, path: string): string {
+  return join(resolve(outputDir), basename(path).replace(/\.ipynb$/, "") + ".partial.ipynb");
 }
 
 /** Writes a notebook as it is (no execution) as a standalone HTML page into `outputDir`. */
@@ -489,14 +507,24 @@ export const DENO_EXECUTE_PREPROCESSOR =
   `"""nbconvert ExecutePreprocessor that keeps outputs sent just after the kernel's idle status."""
 from queue import Empty
 
+import nbformat
 from nbclient.exceptions import CellExecutionComplete
 from nbclient.util import ensure_async
 from nbconvert.preprocessors import ExecutePreprocessor
-from traitlets import Float
+from traitlets import Float, Unicode
 
 
 class DenoExecutePreprocessor(ExecutePreprocessor):
     late_output_grace = Float(0.2, help="Seconds to keep listening after idle.").tag(config=True)
+    partial_output = Unicode("", help="Where to write the notebook as far as it ran if a cell fails.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        try:
+            return super().preprocess(nb, resources, km)
+        except BaseException:
+            if self.partial_output:
+                nbformat.write(nb, self.partial_output)
+            raise
 
     async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
         await super()._async_poll_output_msg(parent_msg_id, cell, cell_index)

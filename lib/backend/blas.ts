@@ -1,0 +1,266 @@
+/**
+ * Finds and loads the machine's BLAS through Deno's FFI, for the native kernels
+ * (native_kernels.ts): OpenBLAS on Linux (Debian: `apt-get install -y libopenblas0-pthread`),
+ * Accelerate on macOS, or the library `SIZEWISE_BLAS` names; `SIZEWISE_BLAS=off` turns it off.
+ * Matrices are passed as raw addresses, which may point into the wasm heap.
+ */
+import { readSetting, setSettingDefault, SETTINGS } from "../common/settings.ts";
+
+/** The machine's `cblas_sgemm` (row-major), with its thread control where the library has one. */
+export interface Blas {
+  /** The library file that was loaded. */
+  path: string;
+  /**
+   * C = alpha op(A) op(B) + beta C, row-major; A, B and C are byte addresses (see
+   * `addressOf`), lda, ldb and ldc the row lengths of the matrices as stored.
+   */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ): void;
+  /** Sets the library's thread count; false where it has no `openblas_set_num_threads`. */
+  setThreads(count: number): boolean;
+  /** The thread count last set, or undefined where the library has no thread control. */
+  threads: number | undefined;
+  /** OpenBLAS' kernel family (e.g. "SkylakeX"), or undefined for other libraries. */
+  core: string | undefined;
+}
+
+/** The result of looking for the library: the library, or why there is none. */
+export type BlasLookup =
+  | { blas: Blas; reason?: undefined }
+  | { blas?: undefined; reason: string; forcedOff: boolean; fix: string };
+
+// cblas.h's enums.
+const ROW_MAJOR = 101;
+const NO_TRANS = 111;
+const TRANS = 112;
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    // order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc: addresses as
+    // usize (plain numbers: user-space addresses fit in 2^53), which costs no pointer objects.
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "usize",
+      "i32",
+      "usize",
+      "i32",
+      "f32",
+      "usize",
+      "i32",
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
+} as const;
+
+const INSTALL = "install OpenBLAS (Debian/Ubuntu: apt-get install -y libopenblas0-pthread, which " +
+  `"deno task setup" does as root) or set ${SETTINGS.blas} to a library with cblas_sgemm`;
+const ALLOW_FFI = "start Deno with --allow-ffi (the deno tasks do)";
+
+let lookup: BlasLookup | undefined;
+const addresses = new WeakMap<ArrayBufferLike, number>();
+
+/** The library names tried, in order, on this OS when `SIZEWISE_BLAS` is unset. */
+export function blasCandidates(os: string = Deno.build.os): string[] {
+  if (os === "darwin") return ["/System/Library/Frameworks/Accelerate.framework/Accelerate"];
+  if (os === "windows") return ["libopenblas.dll"];
+  return [
+    "libopenblas.so.0",
+    `/usr/lib/${Deno.build.arch}-linux-gnu/libopenblas.so.0`,
+    "libopenblas.so",
+  ];
+}
+
+/**
+ * Loads the BLAS once (later calls return the same answer): `SIZEWISE_BLAS`'s library, else
+ * the OS's candidates; sets its threads to `SIZEWISE_BLAS_THREADS` or the machine's cores.
+ */
+export function loadBlas(): BlasLookup {
+  lookup ??= findBlas();
+  return lookup;
+}
+
+/** The one line that says why the native kernels are off and how to turn them on. */
+export function blasMissingMessage(lookup: { reason: string; fix: string }): string {
+  return `Native BLAS kernels are off (${lookup.reason}), so tf.js uses its wasm kernels; ` +
+    `for the fast path, ${lookup.fix}.`;
+}
+
+/** The threads the BLAS should use: `SIZEWISE_BLAS_THREADS`, else the machine's cores. */
+export function defaultBlasThreads(): number {
+  const text = readSetting("blasThreads");
+  if (text === undefined) return Math.max(1, navigator.hardwareConcurrency || 1);
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error(
+      `${SETTINGS.blasThreads} must be a positive whole number of threads, got "${text}"; ` +
+        `unset it to use every core`,
+    );
+  }
+  return count;
+}
+
+/** The byte address of a buffer's first byte (cached per buffer: a grown wasm heap is a new one). */
+export function addressOf(buffer: ArrayBufferLike): number {
+  let address = addresses.get(buffer);
+  if (address === undefined) {
+    const pointer = Deno.UnsafePointer.of(new Uint8Array(buffer));
+    address = Number(Deno.UnsafePointer.value(pointer));
+    addresses.set(buffer, address);
+  }
+  return address;
+}
+
+/**
+ * The OpenBLAS kernel family for a CPU with these /proc/cpuinfo flags: the AVX-512 or AVX2
+ * ones where the CPU has them, else undefined (OpenBLAS' own detection).
+ */
+export function openBlasCoreFor(flags: string[]): string | undefined {
+  const has = (...names: string[]) => names.every((name) => flags.includes(name));
+  if (has("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd")) {
+    return has("avx512_bf16") ? "Cooperlake" : "SkylakeX";
+  }
+  return has("avx2", "fma") ? "Haswell" : undefined;
+}
+
+// OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels on CPUs newer than it
+// (Emerald Rapids, model 207: sgemm ~4 GMAC/s instead of ~15-30), so on Linux pick the family
+// from the flags the kernel reports, which it only lists where the OS saves their registers.
+function chooseOpenBlasCore(): void {
+  if (Deno.build.os !== "linux") return;
+  try {
+    const cpuinfo = readCpuinfo();
+    const flags = cpuinfo.match(/^flags\s*:(.*)$/m)?.[1].trim().split(/\s+/) ?? [];
+    const core = openBlasCoreFor(flags);
+    if (core !== undefined) setSettingDefault("openblasCore", core);
+  } catch {
+    // no /proc or no --allow-read: OpenBLAS detects the CPU itself
+  }
+}
+
+// The start of /proc/cpuinfo (the first CPU's lines), read through libc: Deno asks for
+// --allow-all to read /proc, but FFI, which the native path needs anyway, reaches it.
+function readCpuinfo(): string {
+  const libc = Deno.dlopen(
+    "libc.so.6",
+    {
+      open: { parameters: ["buffer", "i32"], result: "i32" },
+      read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+      close: { parameters: ["i32"], result: "i32" },
+    } as const,
+  );
+  try {
+    const fd = libc.symbols.open(new TextEncoder().encode("/proc/cpuinfo\0"), 0);
+    if (fd < 0) return "";
+    const bytes = new Uint8Array(1 << 16);
+    let length = 0;
+    for (let n = 1; n > 0 && length < bytes.length; length += n) {
+      n = Number(libc.symbols.read(fd, bytes.subarray(length), BigInt(bytes.length - length)));
+      if (n < 0) n = 0;
+    }
+    libc.symbols.close(fd);
+    return new TextDecoder().decode(bytes.subarray(0, length));
+  } finally {
+    libc.close();
+  }
+}
+
+function findBlas(): BlasLookup {
+  const setting = readSetting("blas");
+  if (setting?.toLowerCase() === "off") {
+    return { reason: `${SETTINGS.blas}=off`, forcedOff: true, fix: `unset ${SETTINGS.blas}` };
+  }
+  if (!ffiAllowed()) {
+    return { reason: "Deno runs without --allow-ffi", forcedOff: false, fix: ALLOW_FFI };
+  }
+  const candidates = setting === undefined ? blasCandidates() : [setting];
+  chooseOpenBlasCore();
+  const failures: string[] = [];
+  for (const path of candidates) {
+    try {
+      const library = Deno.dlopen(path, SYMBOLS);
+      const blas = wrap(path, library);
+      blas.setThreads(defaultBlasThreads());
+      return { blas };
+    } catch (error) {
+      if (error instanceof Error && error.message.includes(SETTINGS.blasThreads)) throw error;
+      const message = firstLine(error);
+      failures.push(message.startsWith(path) ? message : `${path}: ${message}`);
+    }
+  }
+  const where = setting === undefined
+    ? "no BLAS library found"
+    : `${SETTINGS.blas}=${setting} did not load`;
+  return { reason: `${where}: ${failures.join("; ")}`, forcedOff: false, fix: INSTALL };
+}
+
+function wrap(path: string, library: Deno.DynamicLibrary<typeof SYMBOLS>): Blas {
+  const { openblas_set_num_threads, openblas_get_corename } = library.symbols;
+  const corename = openblas_get_corename?.();
+  // Deno types usize as bigint, but takes a number too (and converts no BigInt per call).
+  const cblas_sgemm = library.symbols.cblas_sgemm as unknown as (...args: number[]) => void;
+  const blas: Blas = {
+    path,
+    threads: undefined,
+    core: corename ? new Deno.UnsafePointerView(corename).getCString() : undefined,
+    sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      cblas_sgemm(
+        ROW_MAJOR,
+        transA ? TRANS : NO_TRANS,
+        transB ? TRANS : NO_TRANS,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+      );
+    },
+    setThreads(count) {
+      if (openblas_set_num_threads === null) return false;
+      openblas_set_num_threads(count);
+      blas.threads = count;
+      return true;
+    },
+  };
+  return blas;
+}
+
+function ffiAllowed(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+// Deno says "Could not open library: Could not open library: <dlerror>": keep dlerror's words.
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0].replace(/^(Could not open library: )+/, "");
+}

@@ -1,0 +1,401 @@
+/**
+ * The native path's convolutions (NHWC, any stride and padding, dilation 1): each image's
+ * patches are copied into a scratch matrix (im2col, one row per output pixel, one column per
+ * filter tap and input channel, which is the filter's own [kh * kw * ci, co] layout), and one
+ * sgemm does the product for a chunk of images. The filter gradient is colsᵀ dy and the input
+ * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all.
+ * Registered by native_kernels.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { addressOf, type Blas } from "./blas.ts";
+import {
+  applyActivation,
+  fillBias,
+  heapIndex,
+  isColumnBias,
+  isNativeActivation,
+  type KernelArgs,
+  type NativeKernel,
+  tensorAddress,
+  wasmHeap,
+} from "./native_matmul.ts";
+import { isInputGradientSkipped } from "./wasm_kernels.ts";
+
+type Shape4D = [number, number, number, number];
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: string;
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation?: string;
+  leakyreluAlpha?: number;
+  inputShape?: Shape4D;
+  filterShape?: Shape4D;
+}
+
+/** The conv kernels the native path replaces, by tf.js kernel name. */
+export const CONV_KERNELS: Record<string, NativeKernel> = {
+  Conv2D: (args, blas) => conv2D(args as unknown as KernelArgs<ConvAttrs>, blas),
+  FusedConv2D: (args, blas) => conv2D(args as unknown as KernelArgs<ConvAttrs>, blas),
+  Conv2DBackpropFilter: (args, blas) =>
+    filterGradient(args as unknown as KernelArgs<ConvAttrs>, blas),
+  Conv2DBackpropInput: (args, blas) =>
+    inputGradient(args as unknown as KernelArgs<ConvAttrs>, blas),
+};
+
+/** Where the native convs run: "auto" (where measured faster than wasm's) or "always" (tests). */
+export type NativeConvPolicy = "auto" | "always";
+
+// The fewest output channels at which a native conv (im2col copy + sgemm) beat wasm's in
+// bench/kernels_bench.ts (one thread, batch 16): the copy costs per patch value, the product
+// per value and output channel, so small outputs stay on wasm. Forward: keras-cnn conv2 (64)
+// 14 vs 32 ms, pytorch conv2 (20) 1.18 vs 0.84 ms; input gradient: pytorch conv2 (20) 1.9 vs
+// 5.1 ms, small-net conv2 (8) 3.0 vs 1.5 ms; filter gradient: pytorch conv1 (10) 1.2 vs 2.2 ms,
+// small-net conv2 (8) 2.6 vs 2.0 ms. A 1x1 stride-1 conv (no copy) always runs natively.
+const MIN_OUT_CHANNELS = { forward: 32, inputGradient: 16, filterGradient: 10 };
+let policy: NativeConvPolicy = "auto";
+
+/** Sets where the native convs run (default "auto"); tests force "always" to check every shape. */
+export function setNativeConvPolicy(next: NativeConvPolicy): void {
+  policy = next;
+}
+
+// True when the native kernel should take this conv (see MIN_OUT_CHANNELS).
+function worthIt(info: ConvInfo, kernel: keyof typeof MIN_OUT_CHANNELS): boolean {
+  return policy === "always" || isPointwise(info) || info.outChannels >= MIN_OUT_CHANNELS[kernel];
+}
+
+// Floats of im2col scratch (16 MB): chunks of images are sized to fit, at least one image.
+const SCRATCH_FLOATS = 1 << 22;
+let scratch = new Float32Array(0);
+
+// y = conv(x, W) (+ bias, activation): per chunk of images, im2col then cols [rows, K] x W [K, co].
+function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefined {
+  const { inputs: { x, filter, bias, preluActivationWeights }, backend, attrs } = args;
+  if (x === undefined || filter === undefined || preluActivationWeights !== undefined) {
+    return undefined;
+  }
+  const info = convInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs, [x, filter]);
+  if (
+    info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels) ||
+    !worthIt(info, "forward")
+  ) {
+    return undefined;
+  }
+  const { batchSize, outChannels } = info;
+  const out = backend.makeOutput(info.outShape, "float32");
+  const outAt = heapIndex(backend, out);
+  const rows = info.outHeight * info.outWidth;
+  const beta = fillBias(backend, bias, outAt, batchSize * rows, outChannels);
+  const taps = tapCount(info);
+  const filterAddress = tensorAddress(backend, filter);
+  const outAddress = tensorAddress(backend, out);
+  if (isPointwise(info)) {
+    const xAddress = tensorAddress(backend, x);
+    blas.sgemm(
+      false,
+      false,
+      batchSize * rows,
+      outChannels,
+      taps,
+      1,
+      xAddress,
+      taps,
+      filterAddress,
+      outChannels,
+      beta,
+      outAddress,
+      outChannels,
+    );
+  } else {
+    forEachChunk(info, (first, images) => {
+      const cols = im2col(backend, x, info, first, images);
+      blas.sgemm(
+        false,
+        false,
+        images * rows,
+        outChannels,
+        taps,
+        1,
+        addressOf(cols.buffer),
+        taps,
+        filterAddress,
+        outChannels,
+        beta,
+        outAddress + first * rows * outChannels * 4,
+        outChannels,
+      );
+    });
+  }
+  applyActivation(backend, outAt, batchSize * rows * outChannels, attrs);
+  return out;
+}
+
+// dW [K, co] = sum over chunks of colsᵀ dy.
+function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefined {
+  const { inputs: { x, dy }, backend, attrs } = args;
+  if (x === undefined || dy === undefined || attrs.filterShape === undefined) return undefined;
+  const info = convInfo(x.shape as Shape4D, attrs.filterShape, attrs, [x, dy]);
+  if (
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
+    !worthIt(info, "filterGradient")
+  ) {
+    return undefined;
+  }
+  const { batchSize, outChannels } = info;
+  const rows = info.outHeight * info.outWidth;
+  const taps = tapCount(info);
+  const out = backend.makeOutput(attrs.filterShape, "float32");
+  const outAddress = tensorAddress(backend, out);
+  const dyAddress = tensorAddress(backend, dy);
+  if (isPointwise(info)) {
+    const xAddress = tensorAddress(backend, x);
+    blas.sgemm(
+      true,
+      false,
+      taps,
+      outChannels,
+      batchSize * rows,
+      1,
+      xAddress,
+      taps,
+      dyAddress,
+      outChannels,
+      0,
+      outAddress,
+      outChannels,
+    );
+  } else {
+    forEachChunk(info, (first, images) => {
+      const cols = im2col(backend, x, info, first, images);
+      blas.sgemm(
+        true,
+        false,
+        taps,
+        outChannels,
+        images * rows,
+        1,
+        addressOf(cols.buffer),
+        taps,
+        dyAddress + first * rows * outChannels * 4,
+        outChannels,
+        first === 0 ? 0 : 1,
+        outAddress,
+        outChannels,
+      );
+    });
+  }
+  return out;
+}
+
+// dx = col2im(dy Wᵀ), per chunk of images.
+function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefined {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  // A first layer's input gradient is skipped (wasm_kernels.ts' withoutInputGradient): the
+  // replaced kernel returns its zeros.
+  if (
+    dy === undefined || filter === undefined || attrs.inputShape === undefined ||
+    isInputGradientSkipped(filter)
+  ) {
+    return undefined;
+  }
+  const info = convInfo(attrs.inputShape, filter.shape as Shape4D, attrs, [dy, filter]);
+  if (
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
+    !worthIt(info, "inputGradient")
+  ) {
+    return undefined;
+  }
+  const { batchSize, outChannels, inChannels } = info;
+  const rows = info.outHeight * info.outWidth;
+  const taps = tapCount(info);
+  const out = backend.makeOutput(attrs.inputShape, "float32");
+  const outAddress = tensorAddress(backend, out);
+  const dyAddress = tensorAddress(backend, dy);
+  const filterAddress = tensorAddress(backend, filter);
+  if (isPointwise(info)) {
+    blas.sgemm(
+      false,
+      true,
+      batchSize * rows,
+      inChannels,
+      outChannels,
+      1,
+      dyAddress,
+      outChannels,
+      filterAddress,
+      outChannels,
+      0,
+      outAddress,
+      inChannels,
+    );
+    return out;
+  }
+  const outAt = heapIndex(backend, out);
+  wasmHeap(backend).fill(0, outAt, outAt + tf.util.sizeFromShape(attrs.inputShape));
+  forEachChunk(info, (first, images) => {
+    const cols = scratchFor(images * rows * taps);
+    blas.sgemm(
+      false,
+      true,
+      images * rows,
+      taps,
+      outChannels,
+      1,
+      dyAddress + first * rows * outChannels * 4,
+      outChannels,
+      filterAddress,
+      outChannels,
+      0,
+      addressOf(cols.buffer),
+      taps,
+    );
+    col2im(backend, cols, out, info, first, images);
+  });
+  return out;
+}
+
+// The conv's geometry, or undefined for what the native kernels leave to the replaced ones.
+function convInfo(
+  inShape: Shape4D,
+  filterShape: Shape4D,
+  attrs: ConvAttrs,
+  tensors: tf.TensorInfo[],
+): ConvInfo | undefined {
+  if (
+    attrs.dataFormat !== "NHWC" || tensors.some((t) => t.dtype !== "float32") ||
+    inShape.length !== 4 || filterShape.length !== 4 || inShape[3] !== filterShape[2]
+  ) {
+    return undefined;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const empty = tf.util.sizeFromShape(info.outShape) === 0 || tf.util.sizeFromShape(inShape) === 0;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || empty) return undefined;
+  return info;
+}
+
+function tapCount(info: ConvInfo): number {
+  return info.filterHeight * info.filterWidth * info.inChannels;
+}
+
+// A 1x1 conv with stride 1 and no padding: x, as [n * h * w, ci], is already the patch matrix.
+function isPointwise(info: ConvInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 &&
+    info.strideWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+    info.outHeight === info.inHeight && info.outWidth === info.inWidth;
+}
+
+// Calls f(first image, image count) over the batch in chunks whose patches fit the scratch.
+function forEachChunk(info: ConvInfo, f: (first: number, images: number) => void): void {
+  const perImage = info.outHeight * info.outWidth * tapCount(info);
+  const chunk = Math.max(1, Math.floor(SCRATCH_FLOATS / perImage));
+  for (let first = 0; first < info.batchSize; first += chunk) {
+    f(first, Math.min(chunk, info.batchSize - first));
+  }
+}
+
+function scratchFor(floats: number): Float32Array {
+  if (scratch.length < floats) scratch = new Float32Array(floats);
+  return scratch;
+}
+
+// Copies the patches of `images` images from `first` into the scratch: row (image, oy, ox),
+// column (ky, kx, ci); taps in the padding are zeros.
+function im2col(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  info: ConvInfo,
+  first: number,
+  images: number,
+): Float32Array {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const cols = scratchFor(images * outHeight * outWidth * tapCount(info));
+  const heap = wasmHeap(backend);
+  const rowLength = inWidth * inChannels;
+  const span = filterWidth * inChannels;
+  let to = 0;
+  for (let image = first; image < first + images; image++) {
+    const imageAt = heapIndex(backend, x) + image * inHeight * rowLength;
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const left = ox * info.strideWidth - info.padInfo.left;
+        const inside = left >= 0 && left + filterWidth <= inWidth;
+        for (let ky = 0; ky < filterHeight; ky++) {
+          const iy = oy * info.strideHeight - info.padInfo.top + ky;
+          if (iy < 0 || iy >= inHeight) {
+            cols.fill(0, to, to + span);
+            to += span;
+          } else if (inside) {
+            const from = imageAt + iy * rowLength + left * inChannels;
+            for (let i = 0; i < span; i++) cols[to + i] = heap[from + i];
+            to += span;
+          } else {
+            for (let kx = 0; kx < filterWidth; kx++) {
+              const ix = left + kx;
+              const from = imageAt + iy * rowLength + ix * inChannels;
+              const outside = ix < 0 || ix >= inWidth;
+              for (let c = 0; c < inChannels; c++) cols[to + c] = outside ? 0 : heap[from + c];
+              to += inChannels;
+            }
+          }
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+// Adds each patch gradient in `cols` back onto the input pixels it came from (im2col's adjoint).
+function col2im(
+  backend: BackendWasm,
+  cols: Float32Array,
+  dx: tf.TensorInfo,
+  info: ConvInfo,
+  first: number,
+  images: number,
+): void {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const heap = wasmHeap(backend);
+  const rowLength = inWidth * inChannels;
+  const span = filterWidth * inChannels;
+  let from = 0;
+  for (let image = first; image < first + images; image++) {
+    const imageAt = heapIndex(backend, dx) + image * inHeight * rowLength;
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const left = ox * info.strideWidth - info.padInfo.left;
+        const inside = left >= 0 && left + filterWidth <= inWidth;
+        for (let ky = 0; ky < filterHeight; ky++) {
+          const iy = oy * info.strideHeight - info.padInfo.top + ky;
+          if (iy < 0 || iy >= inHeight) {
+            from += span;
+          } else if (inside) {
+            const to = imageAt + iy * rowLength + left * inChannels;
+            for (let i = 0; i < span; i++) heap[to + i] += cols[from + i];
+            from += span;
+          } else {
+            for (let kx = 0; kx < filterWidth; kx++) {
+              const ix = left + kx;
+              if (ix >= 0 && ix < inWidth) {
+                const to = imageAt + iy * rowLength + ix * inChannels;
+                for (let c = 0; c < inChannels; c++) heap[to + c] += cols[from + c];
+              }
+              from += inChannels;
+            }
+          }
+        }
+      }
+    }
+  }
+}

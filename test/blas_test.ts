@@ -1,0 +1,161 @@
+import {
+  addressOf,
+  blasCandidates,
+  blasMissingMessage,
+  defaultBlasThreads,
+  loadBlas,
+  openBlasCoreFor,
+} from "../lib/backend/blas.ts";
+import { SETTINGS } from "../lib/common/settings.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertMaxRelativeError,
+  assertThrows,
+} from "./assert.ts";
+
+const CHILD = new URL("./fixtures/native_path_child.ts", import.meta.url).pathname;
+const blas = loadBlas().blas;
+const ignore = blas === undefined;
+
+interface ChildResult {
+  lines: string[];
+  path: string;
+  product: number[];
+  nativeCalls: number;
+}
+
+Deno.test("blasCandidates() looks for OpenBLAS on Linux and Accelerate on macOS", () => {
+  assertEquals(blasCandidates("linux")[0], "libopenblas.so.0");
+  assertMatch(blasCandidates("darwin")[0], /Accelerate\.framework/);
+});
+
+Deno.test("openBlasCoreFor() picks OpenBLAS' AVX-512 or AVX2 kernels from the CPU's flags", () => {
+  const avx512 = [
+    "sse3",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512dq",
+    "avx512cd",
+  ];
+  assertEquals(openBlasCoreFor(avx512), "SkylakeX");
+  assertEquals(openBlasCoreFor([...avx512, "avx512_bf16"]), "Cooperlake");
+  assertEquals(openBlasCoreFor(["sse3", "avx", "avx2", "fma"]), "Haswell");
+  assertEquals(openBlasCoreFor(["sse3", "avx"]), undefined);
+});
+
+Deno.test({
+  name:
+    "loadBlas() finds the machine's OpenBLAS, and its sgemm multiplies matrices in a wasm memory",
+  ignore,
+  fn: () => {
+    assertEquals(loadBlas().blas, blas, "one lookup per process");
+    // Not OpenBLAS' SSE3 fallback on an x86 CPU with AVX2 or AVX-512.
+    if (Deno.build.arch === "x86_64") assert(blas!.core !== "Prescott", `core ${blas!.core}`);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    // C [2, 3] = Aᵀ B with A stored [4, 2] and B [4, 3], at byte offsets 0, 64 and 128.
+    const fill = () => {
+      const heap = new Float32Array(memory.buffer);
+      heap.set(Array.from({ length: 8 }, (_, i) => i - 3), 0);
+      heap.set(Array.from({ length: 12 }, (_, i) => 0.5 * i + 1), 16);
+      return heap;
+    };
+    const expected = [0, 1].flatMap((i) =>
+      [0, 1, 2].map((j) =>
+        [0, 1, 2, 3].reduce((s, r) => s + (r * 2 + i - 3) * (0.5 * (r * 3 + j) + 1), 0)
+      )
+    );
+    for (const grow of [false, true]) {
+      // After the memory grows, its buffer is a new one at a new address.
+      if (grow) memory.grow(16);
+      const heap = fill();
+      const base = addressOf(memory.buffer);
+      blas!.sgemm(true, false, 2, 3, 4, 1, base, 2, base + 64, 3, 0, base + 128, 3);
+      assertMaxRelativeError(heap.subarray(32, 38), expected, 1e-6, `product, grown: ${grow}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "The BLAS runs on the threads SIZEWISE_BLAS_THREADS gives, else on every core",
+  ignore,
+  fn: () => {
+    const before = Deno.env.get(SETTINGS.blasThreads);
+    try {
+      Deno.env.delete(SETTINGS.blasThreads);
+      assertEquals(defaultBlasThreads(), navigator.hardwareConcurrency);
+      Deno.env.set(SETTINGS.blasThreads, "1");
+      assertEquals(defaultBlasThreads(), 1);
+      Deno.env.set(SETTINGS.blasThreads, "two");
+      assertThrows(() => defaultBlasThreads(), /SIZEWISE_BLAS_THREADS must be a positive whole/);
+      const threads = blas!.threads!;
+      assert(blas!.setThreads(1));
+      assertEquals(blas!.threads, 1);
+      blas!.setThreads(threads);
+    } finally {
+      if (before === undefined) Deno.env.delete(SETTINGS.blasThreads);
+      else Deno.env.set(SETTINGS.blasThreads, before);
+    }
+  },
+});
+
+Deno.test({
+  name: "The wasm backend takes the native path at start-up where the BLAS loads",
+  ignore,
+  fn: async () => {
+    const result = await runChild({ SIZEWISE_BLAS: "" }, true);
+    assertEquals(result.lines, []);
+    assertMatch(result.path, /^native \(libopenblas/);
+    assertEquals(result.product, [26, 30, 38, 44]);
+    assertEquals(result.nativeCalls, 1);
+  },
+});
+
+Deno.test("With SIZEWISE_BLAS at a missing file, wasm's kernels run and one line says why", async () => {
+  const result = await runChild({ SIZEWISE_BLAS: "/nonexistent/libcblas.so" }, true);
+  assertEquals(result.lines.length, 1, result.lines.join("\n"));
+  assertMatch(result.lines[0], /^Native BLAS kernels are off \(SIZEWISE_BLAS=\/nonexistent/);
+  assertMatch(result.lines[0], /apt-get install -y libopenblas0-pthread/);
+  assertMatch(result.path, /^wasm \(/);
+  assertEquals(result.product, [26, 30, 38, 44]);
+  assertEquals(result.nativeCalls, 0);
+});
+
+Deno.test("SIZEWISE_BLAS=off forces wasm's kernels without a word", async () => {
+  const result = await runChild({ SIZEWISE_BLAS: "off" }, true);
+  assertEquals(result.lines, []);
+  assertEquals(result.path, "wasm (SIZEWISE_BLAS=off)");
+  assertEquals(result.product, [26, 30, 38, 44]);
+  assertEquals(result.nativeCalls, 0);
+});
+
+Deno.test("Without --allow-ffi, wasm's kernels run and one line says to allow it", async () => {
+  const result = await runChild({ SIZEWISE_BLAS: "" }, false);
+  assertEquals(result.lines, [
+    blasMissingMessage({
+      reason: "Deno runs without --allow-ffi",
+      fix: "start Deno with --allow-ffi (the deno tasks do)",
+    }),
+  ]);
+  assertEquals(result.nativeCalls, 0);
+});
+
+// Runs the child script in its own process, where the environment applies at start-up.
+async function runChild(env: Record<string, string>, allowFfi: boolean): Promise<ChildResult> {
+  const permissions = ["--allow-read", "--allow-env", ...(allowFfi ? ["--allow-ffi"] : [])];
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, CHILD],
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert(output.success, stderr);
+  const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+  return { lines, ...JSON.parse(new TextDecoder().decode(output.stdout)) };
+}
