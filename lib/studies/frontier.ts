@@ -205,6 +205,7 @@ export function toFrontierRun(result: FrontierResult): FrontierRun {
     seed: result.config.seed,
     validationAccuracy: last.validationAccuracy,
     testAccuracy: last.testAccuracy,
+    latencyMs: result.costs.latencyMs,
   };
 }
 

@@ -32,6 +32,8 @@ export interface FrontierRun {
   validationAccuracy: number;
   /** Final-epoch test accuracy, 0-1: reported only. */
   testAccuracy: number;
+  /** Median one-image prediction time, when measured. */
+  latencyMs?: number;
 }
 
 /** Mean, spread and a t interval of a few values (e.g. 3 seeds' test accuracies). */
@@ -191,13 +193,14 @@ export function dominating(
 export function formatFrontierTable(bands: BandPoint[]): string {
   const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
   const rows = bands.map((band) => {
-    if (!band.best) return [`≤ ${formatCount(band.cap)}`, "none fits", "", "", "", "", ""];
+    if (!band.best) return [`≤ ${formatCount(band.cap)}`, "none fits", "", "", "", "", "", ""];
     const test = band.test!;
     return [
       `≤ ${formatCount(band.cap)}`,
       band.best.name,
       formatCount(band.best.params),
       formatCount(band.best.macsPerImage),
+      band.best.latencyMs === undefined ? "-" : band.best.latencyMs.toFixed(2),
       percent(band.validation!.mean),
       test.count > 1
         ? `${percent(test.mean)} ± ${(test.std * 100).toFixed(2)}`
@@ -213,11 +216,12 @@ export function formatFrontierTable(bands: BandPoint[]): string {
       "best on validation",
       "params",
       "MACs",
+      "1-image ms",
       "validation mean",
       "test mean ± sd",
       "95% t interval",
     ],
     rows,
-    { align: ["l", "l", "r", "r", "r", "r", "l"] },
+    { align: ["l", "l", "r", "r", "r", "r", "r", "l"] },
   );
 }
