@@ -24,6 +24,8 @@ import {
   searchSpaceNamed,
 } from "../lib/studies/search.ts";
 import { formatCount, formatDuration } from "../lib/common/format.ts";
+import { FRONTIER_SPACE_NAMES, isFrontierSpace } from "../lib/studies/frontier_spaces.ts";
+import { frontierMain } from "./frontier.ts";
 import { PRESET_NAMES, studySettings } from "../lib/training/presets.ts";
 import { DEFAULT_PRESET, defaultPreset, SETTINGS } from "../lib/common/settings.ts";
 
@@ -40,7 +42,9 @@ pooling, dense 10) trains with the same budget and seed; results are stored per 
                         2 cores; article: hours per candidate)
   --space NAME          the candidates: ${SEARCH_SPACE_NAMES.join(", ")} (default: the
                         preset's: ${spacesByPreset()});
-                        wide has 144 candidates: hours
+                        wide has 144 candidates: hours; a frontier space
+                        (${FRONTIER_SPACE_NAMES.join(", ")}) runs the frontier
+                        instead: see deno task frontier -- --help
   --target X            test accuracy to reach, as a fraction (default 0.95)
   --epochs N            override the budget's number of epochs
   --train-size N        override the budget's training images
@@ -56,6 +60,9 @@ Stop it at any time (Ctrl-C) and run the same command again: finished candidates
 back and an unfinished one resumes from its last completed epoch.`;
 
 async function main(): Promise<void> {
+  // A frontier space is the frontier's task, with its own options (--workers, --sweep).
+  const frontierSpace = spaceArgument(scriptArgs());
+  if (frontierSpace !== undefined && isFrontierSpace(frontierSpace)) return await frontierMain();
   const { values } = parseArgs({
     args: scriptArgs(),
     options: {
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
   // Everything is checked before any work starts.
   const space = values.space === undefined
     ? searchSpaceFor(values.preset)
-    : searchSpaceNamed(values.space);
+    : searchSpaceNamedOrFrontier(values.space);
   const specs = expandSearchSpace(space);
   const budget = searchBudget(values.preset, {
     overrides: {
@@ -162,6 +169,23 @@ async function main(): Promise<void> {
       `No candidate reached ${(targetAccuracy * 100).toFixed(1)}% on this budget (best: ` +
         `${top.name}, ${(top.accuracy * 100).toFixed(2)}%); try more epochs, more images ` +
         `or a wider space.`,
+    );
+  }
+}
+
+// The value of --space (or --space=NAME), read before the search's own options are parsed.
+function spaceArgument(args: string[]): string | undefined {
+  const at = args.indexOf("--space");
+  if (at >= 0) return args[at + 1];
+  return args.find((arg) => arg.startsWith("--space="))?.slice("--space=".length);
+}
+
+function searchSpaceNamedOrFrontier(name: string) {
+  try {
+    return searchSpaceNamed(name);
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}, or a frontier space: ${FRONTIER_SPACE_NAMES.join(", ")}`,
     );
   }
 }

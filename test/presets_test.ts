@@ -12,10 +12,38 @@ import { DEFAULT_PRESET } from "../lib/common/settings.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
 import { SEARCH_SPACE_NAMES, searchBudget, searchSpaceFor } from "../lib/studies/search.ts";
 import { batchSizesFor, batchStudyConfig } from "../lib/studies/batch_study.ts";
+import { frontierCandidate, frontierSpaceNamed } from "../lib/studies/frontier_spaces.ts";
+import { frontierBudget } from "../lib/studies/frontier.ts";
+import { FRONTIER_BUDGET, steppedDrops } from "../lib/training/presets.ts";
+
+Deno.test("the frontier budget: 55,000 training images, the 5,000 validation ones, all 10,000 test", () => {
+  const budget = frontierBudget("article");
+  assertEquals(
+    [budget.trainSize, budget.validationSize, budget.testSize],
+    [55_000, 5_000, 10_000],
+  );
+  assertEquals(budget.trainSize + budget.validationSize!, 60_000);
+  // One recipe, from the presets: what the article preset's frontier budget says.
+  assertEquals(
+    [budget.batchSize, budget.learningRate, budget.numEpochs, budget.learningRateDrops],
+    [
+      FRONTIER_BUDGET.batchSize,
+      FRONTIER_BUDGET.learningRate,
+      FRONTIER_BUDGET.numEpochs,
+      FRONTIER_BUDGET.learningRateDrops,
+    ],
+  );
+  assertEquals(steppedDrops(0.05, 15), [
+    { fromEpoch: 12, learningRate: 0.005 },
+    { fromEpoch: 15, learningRate: 0.0005 },
+  ]);
+  assertEquals(steppedDrops(0.05, 1), []);
+});
 
 // Every study setting, written out by hand: a preset that lacks one fails here.
 const STUDY_SETTINGS = [
   "batchStudy",
+  "frontier",
   "largeMemoryBatch",
   "searchBudget",
   "searchSpace",
@@ -47,6 +75,16 @@ for (const preset of PRESET_NAMES) {
     assert(studies.seeds.every((seed) => Number.isInteger(seed) && seed >= 0));
     assert(Number.isInteger(studies.largeMemoryBatch) && studies.largeMemoryBatch > 16);
     for (const model of MODEL_NAMES) makeConfig(model, { preset });
+    // The frontier: its spaces exist, its budget is a checked config with a validation split,
+    // its sweep names candidates of its space, and every seed differs.
+    const frontier = studies.frontier;
+    const space = frontierSpaceNamed(frontier.space);
+    frontierSpaceNamed(frontier.tourSpace);
+    const budget = frontierBudget(preset);
+    assert(budget.validationSize! > 0, "the frontier chooses on a validation split");
+    for (const name of frontier.sweep.candidates) frontierCandidate(space, name);
+    for (const recipe of frontier.sweep.recipes) frontierBudget(preset, recipe);
+    assert(frontier.seeds.length >= 3 && new Set(frontier.seeds).size === frontier.seeds.length);
   });
 }
 

@@ -227,9 +227,11 @@ function kerasInit(seed: number) {
   };
 }
 
-// PyTorch's defaults for Conv2d and Linear: weights and biases uniform in
-// ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); one seed per layer and tensor.
-function pytorchInit(seed: number) {
+/**
+ * PyTorch's default initialisers for Conv2d and Linear, one seed per layer and tensor: weights
+ * and biases uniform in ±1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)).
+ */
+export function pytorchInit(seed: number) {
   return function layerInit(layer: number, fanIn: number) {
     const bound = 1 / Math.sqrt(fanIn);
     return {

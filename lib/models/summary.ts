@@ -153,6 +153,8 @@ function countMacs(layer: tf.layers.Layer, outputShape: number[]): number {
     return outputSize * kernelShape[0] * kernelShape[1] * kernelShape[2];
   }
   if (type === "Dense") return product(layer.weights[0].shape as number[]);
+  // lib/models/depthwise.ts: one 3x3 filter per channel.
+  if (type === "DepthwiseConv3x3") return outputSize * 9;
   if (type === "BatchNormalization") return outputSize;
   return 0;
 }

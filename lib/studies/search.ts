@@ -173,18 +173,9 @@ export function expandSearchSpace(space: SearchSpace): SmallConvNetSpec[] {
   return specs.sort((a, b) => smallConvNetParams(a) - smallConvNetParams(b));
 }
 
-/**
- * Trainable parameters of a small conv net, by formula: conv k x k (+1 bias) per first filter,
- * BatchNorm's scale and shift, conv 3x3 over the first filters (+1 bias) per second filter,
- * dense from the second filters (+1 bias) to 10. Small Net: 50 + 10 + 368 + 90 = 518.
- */
-export function smallConvNetParams(spec: SmallConvNetSpec): number {
-  const conv1 = (spec.kernelSize * spec.kernelSize + 1) * spec.filters1;
-  const batchNorm = spec.batchNorm ? 2 * spec.filters1 : 0;
-  const conv2 = (9 * spec.filters1 + 1) * spec.filters2;
-  const dense = (spec.filters2 + 1) * 10;
-  return conv1 + batchNorm + conv2 + dense;
-}
+/** Trainable parameters of a small conv net, by formula (see lib/models/families.ts). */
+export { smallConvNetParams } from "../models/families.ts";
+import { smallConvNetParams } from "../models/families.ts";
 
 /** What a candidate's run costs besides accuracy (a subset of `ExperimentCosts`). */
 export interface CandidateCosts {

@@ -11,3 +11,4 @@ export * from "./predict.ts";
 export * from "./results.ts";
 export * from "./train.ts";
 export * from "./trained_model.ts";
+export * from "./locks.ts";

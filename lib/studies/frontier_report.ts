@@ -1,0 +1,227 @@
+/**
+ * The frontier's numbers, as pure functions of stored runs: the best candidate per size band
+ * and the smallest one reaching an accuracy, both chosen on VALIDATION accuracy (test accuracy
+ * is carried along and reported, never used to choose), seeds' mean, spread and t interval,
+ * what doubling the parameters buys, and which article models a found model dominates.
+ */
+import { type SpreadStats, spreadStats } from "./seeds.ts";
+import { paretoFront } from "./search.ts";
+import { formatCount } from "../common/format.ts";
+import { formatTable } from "../common/markdown.ts";
+
+/** The size bands of the frontier: the best model with at most this many parameters. */
+export const FRONTIER_BANDS: readonly number[] = [
+  100,
+  200,
+  300,
+  500,
+  1000,
+  2000,
+  5000,
+  10_000,
+  20_000,
+];
+
+/** One trained candidate (one seed), as the report needs it. */
+export interface FrontierRun {
+  name: string;
+  params: number;
+  macsPerImage: number;
+  seed: number;
+  /** Final-epoch validation accuracy, 0-1: what every choice is made on. */
+  validationAccuracy: number;
+  /** Final-epoch test accuracy, 0-1: reported only. */
+  testAccuracy: number;
+  /** Median one-image prediction time, when measured. */
+  latencyMs?: number;
+}
+
+/** Mean, spread and a t interval of a few values (e.g. 3 seeds' test accuracies). */
+export interface SeedInterval extends SpreadStats {
+  /** Half width of the 95% t interval of the mean: t(0.975, n - 1) x standard error. */
+  halfWidth: number;
+  low: number;
+  high: number;
+}
+
+/** A frontier point: the best candidate of a band, with its seeds. */
+export interface BandPoint {
+  /** The band's cap: at most this many trainable parameters. */
+  cap: number;
+  /** The chosen candidate's seed-0 run (chosen on validation accuracy), if any fits. */
+  best?: FrontierRun;
+  /** Test accuracy over the candidate's seeds (those stored so far). */
+  test?: SeedInterval;
+  /** Validation accuracy over the same seeds. */
+  validation?: SeedInterval;
+}
+
+// Student's t, 97.5th percentile, for 1 to 10 degrees of freedom (NIST/SEMATECH table).
+const T_975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/** The 97.5th percentile of Student's t with `df` degrees of freedom (two-sided 95%). */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1) {
+    throw new Error(`degrees of freedom must be a positive integer, got ${df}`);
+  }
+  if (df <= T_975.length) return T_975[df - 1];
+  // Beyond the table: the normal quantile plus the first two terms of its expansion in 1/df.
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
+}
+
+/** Mean, spread and 95% t interval of `values` (one value: no interval, half width 0). */
+export function seedInterval(values: number[]): SeedInterval {
+  const stats = spreadStats(values);
+  const halfWidth = stats.count > 1 ? tQuantile975(stats.count - 1) * stats.standardError : 0;
+  return { ...stats, halfWidth, low: stats.mean - halfWidth, high: stats.mean + halfWidth };
+}
+
+/**
+ * The best run with at most `cap` parameters for each cap, by validation accuracy (of equal
+ * accuracy, the smaller). Only the choosing seed's runs (`seed`, default 0) are compared.
+ */
+export function bestPerBand(
+  runs: FrontierRun[],
+  caps: readonly number[] = FRONTIER_BANDS,
+  options: { seed?: number } = {},
+): { cap: number; best?: FrontierRun }[] {
+  const seed = options.seed ?? 0;
+  const choosing = runs.filter((run) => run.seed === seed);
+  return caps.map((cap) => {
+    const fits = choosing.filter((run) => run.params <= cap);
+    const best = fits.reduce<FrontierRun | undefined>(
+      (best, run) =>
+        !best || run.validationAccuracy > best.validationAccuracy ||
+          (run.validationAccuracy === best.validationAccuracy && run.params < best.params)
+          ? run
+          : best,
+      undefined,
+    );
+    return { cap, best };
+  });
+}
+
+/** The bands with their chosen candidates' seeds: mean, spread and t interval. */
+export function frontierBands(
+  runs: FrontierRun[],
+  caps: readonly number[] = FRONTIER_BANDS,
+  options: { seed?: number } = {},
+): BandPoint[] {
+  return bestPerBand(runs, caps, options).map(({ cap, best }) => {
+    if (!best) return { cap };
+    const seeds = runs.filter((run) => run.name === best.name);
+    return {
+      cap,
+      best,
+      test: seedInterval(seeds.map((run) => run.testAccuracy)),
+      validation: seedInterval(seeds.map((run) => run.validationAccuracy)),
+    };
+  });
+}
+
+/** The distinct candidates the bands chose: the ones to train with more seeds. */
+export function bandCandidates(bands: BandPoint[]): string[] {
+  return [...new Set(bands.flatMap((band) => band.best ? [band.best.name] : []))];
+}
+
+/** The staircase: runs no other run beats on both size and validation accuracy. */
+export function validationFront(runs: FrontierRun[], options: { seed?: number } = {}) {
+  const seed = options.seed ?? 0;
+  return paretoFront(
+    runs.filter((run) => run.seed === seed).map((run) => ({
+      ...run,
+      accuracy: run.validationAccuracy,
+    })),
+  );
+}
+
+/** The smallest run whose validation accuracy reaches `target` (0-1), if any. */
+export function smallestReaching(
+  runs: FrontierRun[],
+  target: number,
+  options: { seed?: number } = {},
+): FrontierRun | undefined {
+  return validationFront(runs, options).find((run) => run.validationAccuracy >= target);
+}
+
+/** One step of "what doubling the parameters buys" between consecutive frontier points. */
+export interface DoublingStep {
+  from: string;
+  to: string;
+  paramsRatio: number;
+  /** Test accuracy gained (mean over seeds), in points per doubling of the parameters. */
+  pointsPerDoubling: number;
+}
+
+/** Accuracy gained per 2x of parameters between consecutive distinct band points. */
+export function doublingSteps(bands: BandPoint[]): DoublingStep[] {
+  const points = bands.filter((band) => band.best && band.test)
+    .filter((band, i, all) => i === 0 || band.best!.name !== all[i - 1].best!.name);
+  const steps: DoublingStep[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    const ratio = b.best!.params / a.best!.params;
+    steps.push({
+      from: a.best!.name,
+      to: b.best!.name,
+      paramsRatio: ratio,
+      pointsPerDoubling: ((b.test!.mean - a.test!.mean) * 100) / Math.log2(ratio),
+    });
+  }
+  return steps;
+}
+
+/**
+ * For each reference model (e.g. the article's five), the smallest found band point that
+ * dominates it: no more parameters and a higher mean test accuracy.
+ */
+export function dominating(
+  bands: BandPoint[],
+  references: { name: string; params: number; accuracy: number }[],
+): { reference: string; by?: BandPoint }[] {
+  return references.map((reference) => ({
+    reference: reference.name,
+    by: bands.find((band) =>
+      band.best && band.test && band.best.params <= reference.params &&
+      band.test.mean > reference.accuracy
+    ),
+  }));
+}
+
+/** The frontier table in Markdown: band, candidate, params, MACs, validation, test +- spread. */
+export function formatFrontierTable(bands: BandPoint[]): string {
+  const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
+  const rows = bands.map((band) => {
+    if (!band.best) return [`≤ ${formatCount(band.cap)}`, "none fits", "", "", "", "", "", ""];
+    const test = band.test!;
+    return [
+      `≤ ${formatCount(band.cap)}`,
+      band.best.name,
+      formatCount(band.best.params),
+      formatCount(band.best.macsPerImage),
+      band.best.latencyMs === undefined ? "-" : band.best.latencyMs.toFixed(2),
+      percent(band.validation!.mean),
+      test.count > 1
+        ? `${percent(test.mean)} ± ${(test.std * 100).toFixed(2)}`
+        : percent(test.mean),
+      test.count > 1
+        ? `${percent(test.low)} to ${percent(test.high)} (${test.count} seeds)`
+        : "1 seed",
+    ];
+  });
+  return formatTable(
+    [
+      "band",
+      "best on validation",
+      "params",
+      "MACs",
+      "1-image ms",
+      "validation mean",
+      "test mean ± sd",
+      "95% t interval",
+    ],
+    rows,
+    { align: ["l", "l", "r", "r", "r", "r", "r", "l"] },
+  );
+}

@@ -1,0 +1,148 @@
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
+import {
+  bandCandidates,
+  bestPerBand,
+  dominating,
+  doublingSteps,
+  formatFrontierTable,
+  FRONTIER_BANDS,
+  frontierBands,
+  type FrontierRun,
+  seedInterval,
+  smallestReaching,
+  tQuantile975,
+  validationFront,
+} from "../lib/studies/frontier_report.ts";
+import { settledEpoch } from "../lib/studies/frontier_run.ts";
+import {
+  FRONTIER_SPACE_NAMES,
+  frontierCandidate,
+  frontierSpaceNamed,
+  SMALL_NET_READINGS,
+} from "../lib/studies/frontier_spaces.ts";
+import { familyParams, familySpecName } from "../lib/models/families.ts";
+import type { EpochMetrics } from "../lib/training/train.ts";
+
+function run(
+  name: string,
+  params: number,
+  validationAccuracy: number,
+  testAccuracy: number,
+  seed = 0,
+): FrontierRun {
+  return { name, params, macsPerImage: params * 100, seed, validationAccuracy, testAccuracy };
+}
+
+Deno.test("a band chooses on validation: higher test but lower validation accuracy is not chosen", () => {
+  const runs = [
+    run("lucky-on-test", 450, 0.940, 0.960),
+    run("better-on-validation", 480, 0.950, 0.945),
+    run("too-big", 900, 0.990, 0.990),
+  ];
+  const [band] = bestPerBand(runs, [500]);
+  assertEquals(band.best?.name, "better-on-validation");
+  assertEquals(smallestReaching(runs, 0.945)?.name, "better-on-validation");
+  assertEquals(validationFront(runs).map((r) => r.name), [
+    "lucky-on-test",
+    "better-on-validation",
+    "too-big",
+  ]);
+  // Other seeds never choose: only the choosing seed's runs compete.
+  const withSeeds = [...runs, run("lucky-on-test", 450, 0.999, 0.999, 1)];
+  assertEquals(bestPerBand(withSeeds, [500])[0].best?.name, "better-on-validation");
+});
+
+Deno.test("frontierBands() gives each band its best, with mean, spread and t interval of its seeds", () => {
+  const runs = [
+    run("a", 90, 0.80, 0.81),
+    run("a", 90, 0.82, 0.83, 1),
+    run("a", 90, 0.84, 0.85, 2),
+    run("b", 400, 0.95, 0.94),
+    run("c", 1500, 0.90, 0.99), // worse on validation than b: never a band's best
+  ];
+  const bands = frontierBands(runs, [50, 100, 500, 2000]);
+  assertEquals(bands.map((b) => b.best?.name), [undefined, "a", "b", "b"]);
+  assertEquals(bandCandidates(bands), ["a", "b"]);
+  const a = bands[1].test!;
+  assertEquals(a.count, 3);
+  assertAlmostEquals(a.mean, 0.83, 1e-12);
+  assertAlmostEquals(a.std, 0.02, 1e-12);
+  // n = 3: t(0.975, 2) = 4.303, so the half width is 4.303 x 0.02 / sqrt(3).
+  assertAlmostEquals(a.halfWidth, 4.303 * 0.02 / Math.sqrt(3), 1e-12);
+  assertAlmostEquals(a.low, 0.83 - a.halfWidth, 1e-12);
+  assertEquals(bands[2].test!.count, 1);
+  assertEquals(bands[2].test!.halfWidth, 0);
+  const table = formatFrontierTable(bands);
+  assert(table.includes("| ≤ 50"), table);
+  assert(table.includes("none fits"), table);
+  assert(table.includes("83.00% ± 2.00"), table);
+  assert(table.includes("(3 seeds)"), table);
+  assertEquals(FRONTIER_BANDS, [100, 200, 300, 500, 1000, 2000, 5000, 10_000, 20_000]);
+});
+
+Deno.test("tQuantile975() follows the t table and tends to the normal quantile", () => {
+  assertEquals(tQuantile975(1), 12.706);
+  assertEquals(tQuantile975(2), 4.303);
+  assertAlmostEquals(tQuantile975(30), 2.042, 2e-3);
+  assertAlmostEquals(tQuantile975(1000), 1.962, 2e-3);
+  assertThrows(() => tQuantile975(0), /positive integer/);
+  assertEquals(seedInterval([0.9]).halfWidth, 0);
+});
+
+Deno.test("doublingSteps() and dominating() read the bands", () => {
+  const runs = [run("a", 100, 0.9, 0.90), run("b", 400, 0.95, 0.96)];
+  const bands = frontierBands(runs, [100, 200, 500]);
+  const [step] = doublingSteps(bands);
+  assertEquals([step.from, step.to, step.paramsRatio], ["a", "b", 4]);
+  assertAlmostEquals(step.pointsPerDoubling, 3, 1e-9); // 6 points over 2 doublings
+  const found = dominating(bands, [
+    { name: "small-net", params: 518, accuracy: 0.9601 },
+    { name: "tiny", params: 50, accuracy: 0.5 },
+  ]);
+  assertEquals(found.map((f) => [f.reference, f.by?.best?.name]), [
+    ["small-net", undefined],
+    ["tiny", undefined],
+  ]);
+  assertEquals(dominating(bands, [{ name: "x", params: 500, accuracy: 0.95 }])[0].by?.cap, 500);
+});
+
+Deno.test("settledEpoch() finds where validation accuracy stopped moving", () => {
+  const history = [0.5, 0.9, 0.95, 0.9705, 0.971].map((validationAccuracy, i) => ({
+    epoch: i + 1,
+    validationAccuracy,
+    testAccuracy: 0,
+  })) as EpochMetrics[];
+  assertEquals(settledEpoch(history), 4);
+  assertEquals(settledEpoch(history, 0.05), 3);
+});
+
+Deno.test("the frontier spaces: unique names, counts from the specs, every band and reading covered", () => {
+  assertEquals(FRONTIER_SPACE_NAMES, ["frontier", "frontier-tour", "frontier-smoke"]);
+  for (const name of FRONTIER_SPACE_NAMES) {
+    const space = frontierSpaceNamed(name);
+    const names = space.candidates.map((c) => c.name);
+    assertEquals(new Set(names).size, names.length, name);
+    assertEquals(new Set(space.candidates.map((c) => familySpecName(c.spec))).size, names.length);
+    for (const c of space.candidates) assertEquals(c.params, familyParams(c.spec), c.name);
+    const params = space.candidates.map((c) => c.params);
+    assertEquals(params, [...params].sort((a, b) => a - b), `${name} is smallest first`);
+  }
+  const frontier = frontierSpaceNamed("frontier");
+  const params = frontier.candidates.map((c) => c.params);
+  assert(params[0] <= 100 && params.at(-1)! >= 30_000, `${params[0]} to ${params.at(-1)}`);
+  for (const cap of FRONTIER_BANDS) {
+    const inBand = params.filter((p) => p <= cap && p > cap / 2).length;
+    assert(inBand >= 2, `at least two candidates between ${cap / 2} and ${cap}: ${inBand}`);
+  }
+  assertEquals(
+    SMALL_NET_READINGS.map((r) => [frontierCandidate(frontier, r.name).name, r.params]),
+    [["small-net-3x3", 518], ["small-net-5x5", 598], ["small-net-pooled", 518], [
+      "small-net-strided",
+      518,
+    ]],
+  );
+  const families = new Set(frontier.candidates.map((c) => c.spec.family));
+  assertEquals(families.size, 4);
+  assertThrows(() => frontierSpaceNamed("huge"), /choose one of: frontier, frontier-tour/);
+  assertThrows(() => frontierCandidate(frontier, "nope"), /has no candidate "nope"/);
+});
