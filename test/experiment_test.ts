@@ -36,6 +36,8 @@ Deno.test("runExperiment() stores a result with costs and reuses it unless asked
     assertEquals(first.result.costs.trainingMemory[0].batchSize, 16);
     assert(first.result.costs.trainingMemory[0].fits);
     assertEquals(first.result.runtime.backend, "wasm");
+    // The result says which kernels did the arithmetic (native BLAS or wasm's own).
+    assert(/^(native|wasm) \(/.test(first.result.runtime.kernels), first.result.runtime.kernels);
 
     assertEquals(await findStoredResult(config, { resultsDir }), first.result);
     assertEquals(await findStoredResult({ ...config, seed: 5 }, { resultsDir }), undefined);

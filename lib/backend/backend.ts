@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm_kernels.ts";
-import { registerNativeKernels } from "./native_kernels.ts";
+import { computePath, registerNativeKernels } from "./native_kernels.ts";
 import { readSetting } from "../common/settings.ts";
 
 /** The backends this project can train on. */
@@ -57,6 +57,8 @@ export async function initBackend(
 export function runtimeInfo(): Record<string, string> {
   return {
     backend: tf.getBackend(),
+    // Which kernels did the arithmetic: wasm's own, or the native BLAS ones (and on what).
+    kernels: computePath(),
     tfjs: tf.version.tfjs,
     deno: Deno.version.deno,
     v8: Deno.version.v8,
