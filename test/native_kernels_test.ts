@@ -9,7 +9,12 @@ import {
   registerNativeKernels,
   useNativeKernels,
 } from "../lib/backend/native_kernels.ts";
-import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
+import {
+  type ConvKernel,
+  nativeConvMethod,
+  setNativeConvPolicy,
+} from "../lib/backend/native_conv.ts";
+import { directConvCalls } from "../lib/backend/native_direct_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
@@ -72,6 +77,52 @@ for (const [label, convCase] of MODEL_CONVS) {
     fn: () => checkConv(convCase),
   });
 }
+
+// Stride 1 and no padding: the convs the direct kernels (tap by tap, no im2col) take.
+const DIRECT_CONVS = [...MODEL_CONVS.map(([, c]) => c), ...RANDOM_CONVS].filter((c) =>
+  c.stride === 1 && c.pad === "valid" && c.filter[0] * c.filter[1] > 1
+);
+
+Deno.test({
+  name: "Conv2D, its bias, activation and both gradients on the direct path match cpu",
+  ignore,
+  fn: async () => {
+    assert(DIRECT_CONVS.length >= 8, `${DIRECT_CONVS.length} direct cases`);
+    setNativeConvPolicy("direct");
+    try {
+      for (const convCase of DIRECT_CONVS) {
+        const before = directConvCalls();
+        await checkConv(convCase);
+        // FusedConv2D twice, Conv2D, and both gradients.
+        assertEquals(directConvCalls() - before, 5, `direct kernels for x [${convCase.x}]`);
+      }
+    } finally {
+      setNativeConvPolicy("always");
+    }
+  },
+});
+
+Deno.test("nativeConvMethod() on auto picks direct, im2col or wasm by the measured shapes", () => {
+  const info = (x: Shape4D, filter: Shape4D) =>
+    tf.backend_util.computeConv2DInfo(x, filter, 1, 1, "valid");
+  const methods = (x: Shape4D, filter: Shape4D) =>
+    (["forward", "inputGradient", "filterGradient"] as ConvKernel[]).map((kernel) =>
+      nativeConvMethod(info(x, filter), kernel)
+    );
+  setNativeConvPolicy("auto");
+  try {
+    assertEquals(methods([16, 26, 26, 5], [3, 3, 5, 8]), [undefined, "direct", "direct"]);
+    assertEquals(methods([16, 28, 28, 1], [3, 3, 1, 5]), [undefined, "direct", "direct"]);
+    assertEquals(methods([16, 28, 28, 1], [5, 5, 1, 10]), [undefined, undefined, "im2col"]);
+    assertEquals(methods([16, 12, 12, 10], [5, 5, 10, 20]), ["direct", "im2col", "direct"]);
+    assertEquals(methods([16, 26, 26, 32], [3, 3, 32, 64]), ["direct", "direct", "direct"]);
+    assertEquals(methods([16, 12, 12, 10], [1, 1, 10, 6]), ["im2col", "im2col", "im2col"]);
+    const strided = tf.backend_util.computeConv2DInfo([3, 13, 11, 4], [5, 5, 4, 64], 2, 1, "same");
+    assertEquals(nativeConvMethod(strided, "forward"), "im2col");
+  } finally {
+    setNativeConvPolicy("always");
+  }
+});
 
 Deno.test({
   name: "Conv2D and its gradients on the native path match cpu on random shapes",
@@ -235,7 +286,8 @@ for (const name of ["small-net", "pytorch"]) {
 }
 
 Deno.test({
-  name: "On the auto policy, small convs stay on wasm and large ones and 1x1 convs run natively",
+  name:
+    "On the auto policy, small convs run their forward pass on wasm and large ones and 1x1 convs run natively",
   ignore,
   fn: async () => {
     await initBackend("wasm");
@@ -246,7 +298,8 @@ Deno.test({
     };
     setNativeConvPolicy("auto");
     try {
-      assertEquals(runs(MODEL_CONVS[6][1]), 0, "small-net conv 2 (8 channels out)");
+      // Both gradients on the direct kernels, the forward conv on wasm.
+      assertEquals(runs(MODEL_CONVS[6][1]), 2, "small-net conv 2 (8 channels out)");
       assertEquals(runs(MODEL_CONVS[8][1]), 5, "a 1x1 conv");
       assertEquals(runs(MODEL_CONVS[1][1]), 5, "keras-cnn conv 2 (64 channels out)");
     } finally {
