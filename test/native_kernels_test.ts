@@ -182,6 +182,38 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "Sum and Mean over a block of axes (bias gradients, global pooling) on the native path match cpu",
+  ignore,
+  fn: async () => {
+    // [shape, axes, keepDims]: conv bias gradients, global average pooling, odd and partial.
+    const cases: [number[], number[], boolean][] = [
+      [[16, 24, 24, 10], [0, 1, 2], false],
+      [[13, 26, 26, 5], [0, 1, 2], true],
+      [[16, 24, 24, 8], [1, 2], false],
+      [[7, 5, 5, 20], [1, 2], true],
+      [[33, 50], [0], false],
+      [[3, 40, 12], [1, 2], false],
+    ];
+    for (const [shape, axes, keepDims] of cases) {
+      const values = randomValues(tf.util.sizeFromShape(shape));
+      const [expected, actual] = await onBothBackends(() => {
+        const x = tf.tensor(values, shape);
+        return tf.concat(
+          [tf.sum(x, axes, keepDims), tf.mean(x, axes, keepDims)].map((t) => tf.reshape(t, [-1])),
+        );
+      }, 2);
+      assertMaxRelativeError(
+        actual,
+        expected,
+        TOLERANCE,
+        `sum and mean of [${shape}] over [${axes}]`,
+      );
+    }
+  },
+});
+
+Deno.test({
   name: "A dense layer's fused product, bias and activation on the native path match cpu",
   ignore,
   fn: async () => {
@@ -298,10 +330,12 @@ Deno.test({
     };
     setNativeConvPolicy("auto");
     try {
-      // Both gradients on the direct kernels, the forward conv on wasm.
-      assertEquals(runs(MODEL_CONVS[6][1]), 2, "small-net conv 2 (8 channels out)");
-      assertEquals(runs(MODEL_CONVS[8][1]), 5, "a 1x1 conv");
-      assertEquals(runs(MODEL_CONVS[1][1]), 5, "keras-cnn conv 2 (64 channels out)");
+      // Both gradients on the direct kernels and two Sums (the bias gradient, the weighted
+      // sum) natively, the forward conv on wasm; the others: 3 forward convs, 2 gradients and
+      // the two Sums.
+      assertEquals(runs(MODEL_CONVS[6][1]), 4, "small-net conv 2 (8 channels out)");
+      assertEquals(runs(MODEL_CONVS[8][1]), 7, "a 1x1 conv");
+      assertEquals(runs(MODEL_CONVS[1][1]), 7, "keras-cnn conv 2 (64 channels out)");
     } finally {
       setNativeConvPolicy("always");
     }

@@ -13,8 +13,13 @@ import * as tf from "@tensorflow/tfjs";
 import { type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
 import { CONV_KERNELS } from "./native_conv.ts";
 import { type KernelArgs, MATMUL_KERNELS, type NativeKernel } from "./native_matmul.ts";
+import { REDUCE_KERNELS } from "./native_reduce.ts";
 
-const KERNELS: Record<string, NativeKernel> = { ...MATMUL_KERNELS, ...CONV_KERNELS };
+const KERNELS: Record<string, NativeKernel> = {
+  ...MATMUL_KERNELS,
+  ...CONV_KERNELS,
+  ...REDUCE_KERNELS,
+};
 
 /** The kernels the native path replaces on wasm. */
 export const NATIVE_KERNEL_NAMES = Object.keys(KERNELS);
