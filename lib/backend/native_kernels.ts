@@ -10,7 +10,7 @@
  * test/native_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
+import { type Blas, type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
 import { CONV_KERNELS } from "./native_conv.ts";
 import { type KernelArgs, MATMUL_KERNELS, type NativeKernel } from "./native_matmul.ts";
 import { REDUCE_KERNELS } from "./native_reduce.ts";
@@ -71,6 +71,11 @@ export function useNativeKernels(on: boolean): void {
 /** How many kernel calls the native path has run (not handed on) so far: tests check it ran. */
 export function nativeKernelCalls(): number {
   return calls;
+}
+
+/** The BLAS the native kernels run on, or undefined where they are off or missing. */
+export function activeBlas(): Blas | undefined {
+  return enabled ? registered?.blas : undefined;
 }
 
 /** True when the native kernels are registered and on. */
