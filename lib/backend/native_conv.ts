@@ -92,19 +92,21 @@ export function nativeConvMethod(
 }
 
 // Where the direct kernels beat both wasm and im2col (stride 1, valid), medians of 15 rounds
-// of the three interleaved in one process, batch 16, one thread, us (busy machine):
-// forward with >= 8 channels in and >= 16 out: keras-cnn conv2 11,717 vs 20,459 im2col,
-// pytorch conv2 760 vs 1,351 wasm; fewer lose (small-net conv2 1,173 vs 763 wasm): each
-// tap's product is only channels-in deep. Filter gradient, unless a 1-channel input meets a
-// 5x5 filter (pytorch conv1 2,152 vs 1,432 im2col): small-net conv1 614 vs 734 im2col and
-// 1,619 wasm, conv2 518 vs 1,811 and 2,149, pytorch conv2 914 vs 1,152, keras-cnn conv2
-// 11,030 vs 14,633. Input gradient for 3x3 filters: small-net conv2 1,084 vs 1,425 wasm,
-// keras-cnn conv2 9,544 vs 17,443 im2col; 5x5 loses (pytorch conv2 1,283 vs 1,148 im2col).
+// of the three interleaved in one process, batch 16, one thread, us (busy machine), wasm /
+// im2col / direct. Forward with one channel in (one GEMM over shifted copies of x): small-net
+// conv1 322 / 565 / 174, pytorch conv1 1,139 / 1,090 / 415, keras-cnn conv1 991 / 682 / 437;
+// with >= 8 in and >= 16 out: pytorch conv2 897 / 881 / 650, keras-cnn conv2 16,467 / 9,819
+// / 4,725; fewer lose (small-net conv2 343 / 923 / 874): each tap's product is only
+// channels-in deep. Filter gradient everywhere: small-net conv1 562 / 334 / 98, conv2 1,675
+// / 1,602 / 442, pytorch conv1 1,828 / 1,119 / 428, conv2 1,204 / 815 / 460, keras-cnn conv2
+// 26,291 / 8,052 / 6,205, pytorch-gap conv3 101 / 44 / 42. Input gradient for 3x3 filters:
+// small-net conv2 1,189 / 1,860 / 807, keras-cnn conv2 16,985 / 8,453 / 4,613; 5x5 loses
+// (pytorch conv2 2,714 / 1,018 / 945 ties, pytorch conv1 3,371 / 1,060 / 1,805).
 function directIsFaster(info: ConvInfo, kernel: ConvKernel): boolean {
-  const taps = info.filterHeight * info.filterWidth;
-  if (kernel === "forward") return info.inChannels >= 8 && info.outChannels >= 16;
-  if (kernel === "filterGradient") return info.inChannels >= 2 || taps <= 9;
-  return taps <= 9;
+  if (kernel === "forward") {
+    return info.inChannels === 1 || (info.inChannels >= 8 && info.outChannels >= 16);
+  }
+  return kernel === "filterGradient" || info.filterHeight * info.filterWidth <= 9;
 }
 
 // Floats of im2col scratch (16 MB): chunks of images are sized to fit, at least one image.

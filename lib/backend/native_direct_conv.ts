@@ -1,10 +1,13 @@
 /**
  * Convolutions without im2col, for stride 1, no padding (NHWC): for each filter tap (ky, kx)
- * the input rows from offset ky * W + kx form one strided [rows, ci] matrix over the whole
- * batch, so the conv is kh * kw accumulating GEMMs over "full-width" rows, one per input
+ * the input rows from offset ky * W + kx form one strided [rows, ci] matrix over a chunk of
+ * images, so the conv is kh * kw accumulating GEMMs over "full-width" rows, one per input
  * position (n, y, x). Rows whose window falls off the right or bottom edge are computed and
  * dropped (17% extra for 26 -> 24); the filter and input gradients are GEMMs the same way.
- * Used by native_conv.ts where it measured faster than both wasm and im2col.
+ * With one input channel (every model's first conv) each tap's rows are one contiguous run of
+ * x, so they are copied as the rows of a [taps, rows] matrix and one GEMM does all the taps.
+ * Chunks of images keep the scratch under 16 MB. Used by native_conv.ts where it measured
+ * faster than both wasm and im2col.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -13,7 +16,13 @@ import { heapIndex, tensorAddress, wasmHeap } from "./native_matmul.ts";
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
-let scratch = new Float32Array(0);
+// Floats of each scratch matrix (16 MB); chunks of images are sized to fit, at least one image.
+const SCRATCH_FLOATS = 1 << 22;
+let scratchFloats = SCRATCH_FLOATS;
+// Full-width outputs or gradients, and the one-channel shifted inputs.
+let wide = new Float32Array(0);
+let shifted = new Float32Array(0);
+let calls = 0;
 
 /** True for the convs the direct kernels take: stride 1, dilation 1, no padding. */
 export function isDirectConv(info: ConvInfo): boolean {
@@ -24,7 +33,10 @@ export function isDirectConv(info: ConvInfo): boolean {
     info.outWidth === info.inWidth - info.filterWidth + 1;
 }
 
-let calls = 0;
+/** Sets the floats a chunk of images may fill in each scratch matrix (tests: small chunks). */
+export function setDirectScratchFloats(floats: number = SCRATCH_FLOATS): void {
+  scratchFloats = floats;
+}
 
 /** How many convs and conv gradients the direct kernels have computed so far (tests check it). */
 export function directConvCalls(): number {
@@ -45,35 +57,55 @@ export function directConv(
 ): void {
   calls++;
   const { inChannels, outChannels } = info;
-  const rows = fullRows(info);
-  const full = scratchFor(rows * outChannels);
-  if (bias !== undefined) {
-    fillRows(full, wasmHeap(backend), heapIndex(backend, bias), rows, outChannels);
-  }
-  const fullAddress = addressOf(full.buffer);
-  const xAddress = tensorAddress(backend, x);
-  const filterAddress = tensorAddress(backend, filter);
-  forEachTap(info, (tap, offset) => {
-    blas.sgemm(
-      false,
-      false,
-      rows,
-      outChannels,
-      inChannels,
-      1,
-      xAddress + offset * inChannels * 4,
-      inChannels,
-      filterAddress + tap * inChannels * outChannels * 4,
-      outChannels,
-      tap === 0 && bias === undefined ? 0 : 1,
-      fullAddress,
-      outChannels,
-    );
-  });
-  const heap = wasmHeap(backend);
-  const outAt = heapIndex(backend, out);
-  forEachValidRow(info, outChannels, (fullAt, validAt, length) => {
-    heap.set(full.subarray(fullAt, fullAt + length), outAt + validAt);
+  const taps = info.filterHeight * info.filterWidth;
+  forEachChunk(info, (first, images) => {
+    const rows = fullRows(info, images);
+    const full = scratch("wide", rows * outChannels);
+    const heap = wasmHeap(backend);
+    if (bias !== undefined) fillRows(full, heap, heapIndex(backend, bias), rows, outChannels);
+    const beta = bias === undefined ? 0 : 1;
+    const filterAddress = tensorAddress(backend, filter);
+    if (inChannels === 1) {
+      const taprows = shiftedInput(backend, x, info, first, rows);
+      blas.sgemm(
+        true,
+        false,
+        rows,
+        outChannels,
+        taps,
+        1,
+        at(taprows),
+        rows,
+        filterAddress,
+        outChannels,
+        beta,
+        at(full),
+        outChannels,
+      );
+    } else {
+      const xAddress = tensorAddress(backend, x) + first * imageFloats(info) * 4;
+      forEachTap(info, (tap, offset) => {
+        blas.sgemm(
+          false,
+          false,
+          rows,
+          outChannels,
+          inChannels,
+          1,
+          xAddress + offset * inChannels * 4,
+          inChannels,
+          filterAddress + tap * inChannels * outChannels * 4,
+          outChannels,
+          tap === 0 ? beta : 1,
+          at(full),
+          outChannels,
+        );
+      });
+    }
+    const outAt = heapIndex(backend, out);
+    forEachValidRow(info, images, outChannels, (fullAt, validAt, length) => {
+      heap.set(full.subarray(fullAt, fullAt + length), outAt + first * outFloats(info) + validAt);
+    });
   });
 }
 
@@ -88,27 +120,49 @@ export function directFilterGradient(
 ): void {
   calls++;
   const { inChannels, outChannels } = info;
-  const rows = fullRows(info);
-  const dyFull = widenGradient(backend, dy, info);
-  const dyAddress = addressOf(dyFull.buffer);
-  const xAddress = tensorAddress(backend, x);
-  const outAddress = tensorAddress(backend, out);
-  forEachTap(info, (tap, offset) => {
-    blas.sgemm(
-      true,
-      false,
-      inChannels,
-      outChannels,
-      rows,
-      1,
-      xAddress + offset * inChannels * 4,
-      inChannels,
-      dyAddress,
-      outChannels,
-      0,
-      outAddress + tap * inChannels * outChannels * 4,
-      outChannels,
-    );
+  const taps = info.filterHeight * info.filterWidth;
+  forEachChunk(info, (first, images) => {
+    const rows = fullRows(info, images);
+    const dyFull = widenGradient(backend, dy, info, first, images);
+    const beta = first === 0 ? 0 : 1;
+    const outAddress = tensorAddress(backend, out);
+    if (inChannels === 1) {
+      const taprows = shiftedInput(backend, x, info, first, rows);
+      blas.sgemm(
+        false,
+        false,
+        taps,
+        outChannels,
+        rows,
+        1,
+        at(taprows),
+        rows,
+        at(dyFull),
+        outChannels,
+        beta,
+        outAddress,
+        outChannels,
+      );
+      return;
+    }
+    const xAddress = tensorAddress(backend, x) + first * imageFloats(info) * 4;
+    forEachTap(info, (tap, offset) => {
+      blas.sgemm(
+        true,
+        false,
+        inChannels,
+        outChannels,
+        rows,
+        1,
+        xAddress + offset * inChannels * 4,
+        inChannels,
+        at(dyFull),
+        outChannels,
+        beta,
+        outAddress + tap * inChannels * outChannels * 4,
+        outChannels,
+      );
+    });
   });
 }
 
@@ -123,37 +177,57 @@ export function directInputGradient(
 ): void {
   calls++;
   const { inChannels, outChannels } = info;
-  const rows = fullRows(info);
-  const dyFull = widenGradient(backend, dy, info);
-  const dyAddress = addressOf(dyFull.buffer);
   const outAt = heapIndex(backend, out);
   wasmHeap(backend).fill(0, outAt, outAt + tf.util.sizeFromShape(info.inShape));
-  const outAddress = tensorAddress(backend, out);
-  const filterAddress = tensorAddress(backend, filter);
-  forEachTap(info, (tap, offset) => {
-    blas.sgemm(
-      false,
-      true,
-      rows,
-      inChannels,
-      outChannels,
-      1,
-      dyAddress,
-      outChannels,
-      filterAddress + tap * inChannels * outChannels * 4,
-      outChannels,
-      1,
-      outAddress + offset * inChannels * 4,
-      inChannels,
-    );
+  forEachChunk(info, (first, images) => {
+    const rows = fullRows(info, images);
+    const dyFull = widenGradient(backend, dy, info, first, images);
+    const outAddress = tensorAddress(backend, out) + first * imageFloats(info) * 4;
+    const filterAddress = tensorAddress(backend, filter);
+    forEachTap(info, (tap, offset) => {
+      blas.sgemm(
+        false,
+        true,
+        rows,
+        inChannels,
+        outChannels,
+        1,
+        at(dyFull),
+        outChannels,
+        filterAddress + tap * inChannels * outChannels * 4,
+        outChannels,
+        1,
+        outAddress + offset * inChannels * 4,
+        inChannels,
+      );
+    });
   });
 }
 
-// Input positions whose window of the last tap still lies in x: every row up to the last
-// image's last valid output pixel.
-function fullRows(info: ConvInfo): number {
-  const { batchSize, inHeight, inWidth, filterHeight, filterWidth } = info;
-  return batchSize * inHeight * inWidth - (filterHeight - 1) * inWidth - (filterWidth - 1);
+// Input positions of `images` images whose window of the last tap still lies in them: every
+// row up to the last image's last valid output pixel.
+function fullRows(info: ConvInfo, images: number): number {
+  const { inHeight, inWidth, filterHeight, filterWidth } = info;
+  return images * inHeight * inWidth - (filterHeight - 1) * inWidth - (filterWidth - 1);
+}
+
+function imageFloats(info: ConvInfo): number {
+  return info.inHeight * info.inWidth * info.inChannels;
+}
+
+function outFloats(info: ConvInfo): number {
+  return info.outHeight * info.outWidth * info.outChannels;
+}
+
+// Calls f(first image, image count) over the batch in chunks whose scratch fits.
+function forEachChunk(info: ConvInfo, f: (first: number, images: number) => void): void {
+  const positions = info.inHeight * info.inWidth;
+  const taps = info.filterHeight * info.filterWidth;
+  const perImage = positions * Math.max(info.outChannels, info.inChannels === 1 ? taps : 0);
+  const chunk = Math.max(1, Math.floor(scratchFloats / perImage));
+  for (let first = 0; first < info.batchSize; first += chunk) {
+    f(first, Math.min(chunk, info.batchSize - first));
+  }
 }
 
 // f(tap index in the filter's [kh, kw] order, its offset in input positions).
@@ -165,36 +239,57 @@ function forEachTap(info: ConvInfo, f: (tap: number, offset: number) => void): v
   }
 }
 
-// f(float index at full width, float index in the output, floats) for each output row.
+// f(float index at full width, float index in the chunk's output, floats) per output row.
 function forEachValidRow(
   info: ConvInfo,
+  images: number,
   channels: number,
   f: (fullAt: number, validAt: number, length: number) => void,
 ): void {
-  const { batchSize, inHeight, inWidth, outHeight, outWidth } = info;
+  const { inHeight, inWidth, outHeight, outWidth } = info;
   const length = outWidth * channels;
-  for (let n = 0; n < batchSize; n++) {
+  for (let n = 0; n < images; n++) {
     for (let oy = 0; oy < outHeight; oy++) {
-      f(
-        ((n * inHeight + oy) * inWidth) * channels,
-        ((n * outHeight + oy) * outWidth) * channels,
-        length,
-      );
+      f((n * inHeight + oy) * inWidth * channels, (n * outHeight + oy) * length, length);
     }
   }
 }
 
-// dy spread to full width in the scratch: zeros where a row's window fell off the edge.
-function widenGradient(backend: BackendWasm, dy: tf.TensorInfo, info: ConvInfo): Float32Array {
+// The chunk's dy spread to full width: zeros where a row's window fell off the edge.
+function widenGradient(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  info: ConvInfo,
+  first: number,
+  images: number,
+): Float32Array {
   const { outChannels } = info;
-  const full = scratchFor(fullRows(info) * outChannels);
-  full.fill(0, 0, fullRows(info) * outChannels);
+  const floats = fullRows(info, images) * outChannels;
+  const full = scratch("wide", floats).fill(0, 0, floats);
   const heap = wasmHeap(backend);
-  const dyAt = heapIndex(backend, dy);
-  forEachValidRow(info, outChannels, (fullAt, validAt, length) => {
+  const dyAt = heapIndex(backend, dy) + first * outFloats(info);
+  forEachValidRow(info, images, outChannels, (fullAt, validAt, length) => {
     full.set(heap.subarray(dyAt + validAt, dyAt + validAt + length), fullAt);
   });
   return full;
+}
+
+// One input channel: row t of a [taps, rows] matrix is x from tap t's offset, one copy each.
+function shiftedInput(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  info: ConvInfo,
+  first: number,
+  rows: number,
+): Float32Array {
+  const taps = info.filterHeight * info.filterWidth;
+  const matrix = scratch("shifted", taps * rows);
+  const heap = wasmHeap(backend);
+  const xAt = heapIndex(backend, x) + first * imageFloats(info);
+  forEachTap(info, (tap, offset) => {
+    matrix.set(heap.subarray(xAt + offset, xAt + offset + rows), tap * rows);
+  });
+  return matrix;
 }
 
 // Writes the `length` floats at heap[from] into `rows` rows of `to`, doubling the copied block.
@@ -212,7 +307,15 @@ function fillRows(
   }
 }
 
-function scratchFor(floats: number): Float32Array {
-  if (scratch.length < floats) scratch = new Float32Array(floats);
-  return scratch;
+function scratch(which: "wide" | "shifted", floats: number): Float32Array {
+  if (which === "wide") {
+    if (wide.length < floats) wide = new Float32Array(floats);
+    return wide;
+  }
+  if (shifted.length < floats) shifted = new Float32Array(floats);
+  return shifted;
+}
+
+function at(array: Float32Array): number {
+  return addressOf(array.buffer) + array.byteOffset;
 }
