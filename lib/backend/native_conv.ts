@@ -3,8 +3,9 @@
  * patches are copied into a scratch matrix (im2col, one row per output pixel, one column per
  * filter tap and input channel, which is the filter's own [kh * kw * ci, co] layout), and one
  * sgemm does the product for a chunk of images. The filter gradient is colsᵀ dy and the input
- * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all.
- * Registered by native_kernels.ts.
+ * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all. Stride-1
+ * valid convs run tap by tap without the copy (native_direct_conv.ts) where that measured
+ * faster; `nativeConvMethod` says which runs. Registered by native_kernels.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";

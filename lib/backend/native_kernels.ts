@@ -6,8 +6,10 @@
  * from wasm_kernels.ts and the built-ins); each hands a case it does not cover (dtype, layout,
  * dilation, an activation it lacks) to the kernel it replaced, as does every kernel where the
  * library is missing, turned off (`SIZEWISE_BLAS=off`) or `useNativeKernels(false)` was called.
- * Inference (`model.predict`) runs the same kernels. Checked against the cpu backend in
- * test/native_kernels_test.ts.
+ * Inference (`model.predict`) runs the same kernels. Sums and means over a block of axes (bias
+ * gradients, global pooling) are BLAS products too (native_reduce.ts), as are batch norm's
+ * channel passes (native_batch_norm.ts, used by batch_norm.ts). Checked against the cpu
+ * backend in test/native_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
