@@ -109,6 +109,7 @@ if (nativeAvailable) {
   const convs: ConvShape[] = [
     ...CONV_SHAPES,
     { name: "pytorch conv1", x: [16, 28, 28, 1], filter: [5, 5, 1, 10] },
+    { name: "small-net conv1", x: [16, 28, 28, 1], filter: [3, 3, 1, 5] },
     { name: "small-net conv2", x: [16, 26, 26, 5], filter: [3, 3, 5, 8] },
   ];
   for (const shape of convs) {
@@ -162,6 +163,22 @@ if (nativeAvailable) {
     });
     nativeVersusWasm(group, "dx = dy W^T", macs, () => tf.matMul(dy, w, false, true));
     nativeVersusWasm(group, "dW = x^T dy", macs, () => tf.matMul(x, dy, true, false));
+  }
+  // Conv bias gradients (a Sum over batch, height and width) and global average pooling.
+  for (
+    const [shape, axes, name] of [
+      [[16, 24, 24, 10], [0, 1, 2], "pytorch conv1 bias gradient"],
+      [[16, 24, 24, 8], [1, 2], "small-net global average pool"],
+    ] as const
+  ) {
+    const x = randomTensor([...shape], 17);
+    const reduce = name.endsWith("pool") ? tf.mean : tf.sum;
+    nativeVersusWasm(
+      `native vs wasm: ${name}`,
+      `[${shape}] over [${axes}]`,
+      0,
+      () => reduce(x, [...axes]),
+    );
   }
   console.log(`native kernels: ${computePath()}`);
 }

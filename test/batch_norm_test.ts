@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
-import { applyBatchNormForTraining } from "../lib/backend/batch_norm.ts";
+import { applyBatchNormForTraining, blasBatchNormCalls } from "../lib/backend/batch_norm.ts";
+import { nativeKernelsActive, useNativeKernels } from "../lib/backend/native_kernels.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
@@ -80,6 +81,35 @@ for (const backend of ["wasm", "cpu"] as const) {
     }
   });
 }
+
+Deno.test({
+  name: "On the native path, Small Net's batch norm runs its passes in BLAS, and without it in JS",
+  ignore: !(await initBackend("wasm").then(nativeKernelsActive)),
+  fn: () => {
+    for (const native of [true, false]) {
+      useNativeKernels(native);
+      try {
+        const before = blasBatchNormCalls();
+        const expected = trainingStep(
+          (layer, x) => layer.apply(x, { training: true }) as tf.Tensor,
+          CASES[0],
+        );
+        const actual = trainingStep((layer, x) => applyBatchNormForTraining(layer, x)!, CASES[0]);
+        // Two normalizations: one under variableGrads, one under grad.
+        assertEquals(
+          blasBatchNormCalls() - before,
+          native ? 2 : 0,
+          `BLAS passes, native ${native}`,
+        );
+        for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+          assertMaxRelativeError(actual[key], expected[key], 1e-5, `${key}, native ${native}`);
+        }
+      } finally {
+        useNativeKernels(true);
+      }
+    }
+  },
+});
 
 Deno.test("applyBatchNormForTraining() leaves other layers to their own call", async () => {
   await initBackend("wasm");

@@ -5,6 +5,7 @@ import {
   defaultBlasThreads,
   loadBlas,
   openBlasCoreFor,
+  threadsForProduct,
 } from "../lib/backend/blas.ts";
 import { SETTINGS } from "../lib/common/settings.ts";
 import {
@@ -100,6 +101,40 @@ Deno.test({
     } finally {
       if (before === undefined) Deno.env.delete(SETTINGS.blasThreads);
       else Deno.env.set(SETTINGS.blasThreads, before);
+    }
+  },
+});
+
+Deno.test("threadsForProduct() runs products below 8 million multiply-adds on one thread", () => {
+  assertEquals(threadsForProduct(16 * 320 * 50, 2), 1); // pytorch's fc_1
+  assertEquals(threadsForProduct(1024 * 250 * 20, 2), 1); // pytorch's conv2 as one product
+  assertEquals(threadsForProduct(16 * 784 * 512, 4), 1); // keras-mlp's first dense layer
+  assertEquals(threadsForProduct(8e6 - 1, 2), 1);
+  assertEquals(threadsForProduct(8e6, 2), 2);
+  assertEquals(threadsForProduct(16 * 9216 * 128, 2), 2); // keras-cnn's dense layer
+  assertEquals(threadsForProduct(16 * 9216 * 128, 1), 1);
+});
+
+Deno.test({
+  name: "sgemm() switches the library to one thread for small products and back for large ones",
+  ignore,
+  fn: () => {
+    const threads = blas!.threads!;
+    const memory = new WebAssembly.Memory({ initial: 64 * 4 }); // 16 MB: 3 matrices of 1M floats
+    const base = addressOf(memory.buffer);
+    const at = (matrix: number) => base + matrix * 4 * (1 << 20);
+    try {
+      blas!.setThreads(2);
+      blas!.sgemm(false, false, 16, 50, 320, 1, at(0), 320, at(1), 50, 0, at(2), 50);
+      assertEquals(blas!.activeThreads, 1);
+      blas!.sgemm(false, false, 256, 256, 256, 1, at(0), 256, at(1), 256, 0, at(2), 256);
+      assertEquals(blas!.activeThreads, 2);
+      assertEquals(blas!.threads, 2, "the configured count stays");
+      blas!.setThreads(1);
+      blas!.sgemm(false, false, 256, 256, 256, 1, at(0), 256, at(1), 256, 0, at(2), 256);
+      assertEquals(blas!.activeThreads, 1);
+    } finally {
+      blas!.setThreads(threads);
     }
   },
 });

@@ -9,7 +9,12 @@ import {
   registerNativeKernels,
   useNativeKernels,
 } from "../lib/backend/native_kernels.ts";
-import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
+import {
+  type ConvKernel,
+  nativeConvMethod,
+  setNativeConvPolicy,
+} from "../lib/backend/native_conv.ts";
+import { directConvCalls, setDirectScratchFloats } from "../lib/backend/native_direct_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
@@ -73,6 +78,70 @@ for (const [label, convCase] of MODEL_CONVS) {
   });
 }
 
+// Stride 1 and no padding: the convs the direct kernels (tap by tap, no im2col) take.
+const DIRECT_CONVS = [...MODEL_CONVS.map(([, c]) => c), ...RANDOM_CONVS].filter((c) =>
+  c.stride === 1 && c.pad === "valid" && c.filter[0] * c.filter[1] > 1
+);
+
+Deno.test({
+  name: "Conv2D, its bias, activation and both gradients on the direct path match cpu",
+  ignore,
+  fn: async () => {
+    assert(DIRECT_CONVS.length >= 8, `${DIRECT_CONVS.length} direct cases`);
+    setNativeConvPolicy("direct");
+    try {
+      for (const convCase of DIRECT_CONVS) {
+        const before = directConvCalls();
+        await checkConv(convCase);
+        // FusedConv2D twice, Conv2D, and both gradients.
+        assertEquals(directConvCalls() - before, 5, `direct kernels for x [${convCase.x}]`);
+      }
+    } finally {
+      setNativeConvPolicy("always");
+    }
+  },
+});
+
+Deno.test({
+  name: "The direct kernels match cpu when the batch runs in chunks of images",
+  ignore,
+  fn: async () => {
+    // Scratch for ~2 images: chunks of 2, and a last chunk of 1.
+    setNativeConvPolicy("direct");
+    setDirectScratchFloats(2 * 28 * 28 * 25);
+    try {
+      await checkConv(conv([5, 28, 28, 1], [5, 5, 1, 10], 1, "valid", "linear"));
+      setDirectScratchFloats(2 * 12 * 12 * 20);
+      await checkConv(conv([5, 12, 12, 10], [3, 3, 10, 20], 1, "valid", "relu"));
+    } finally {
+      setDirectScratchFloats();
+      setNativeConvPolicy("always");
+    }
+  },
+});
+
+Deno.test("nativeConvMethod() on auto picks direct, im2col or wasm by the measured shapes", () => {
+  const info = (x: Shape4D, filter: Shape4D) =>
+    tf.backend_util.computeConv2DInfo(x, filter, 1, 1, "valid");
+  const methods = (x: Shape4D, filter: Shape4D) =>
+    (["forward", "inputGradient", "filterGradient"] as ConvKernel[]).map((kernel) =>
+      nativeConvMethod(info(x, filter), kernel)
+    );
+  setNativeConvPolicy("auto");
+  try {
+    assertEquals(methods([16, 26, 26, 5], [3, 3, 5, 8]), [undefined, "direct", "direct"]);
+    assertEquals(methods([16, 28, 28, 1], [3, 3, 1, 5]), ["direct", "direct", "direct"]);
+    assertEquals(methods([16, 28, 28, 1], [5, 5, 1, 10]), ["direct", undefined, "direct"]);
+    assertEquals(methods([16, 12, 12, 10], [5, 5, 10, 20]), ["direct", "im2col", "direct"]);
+    assertEquals(methods([16, 26, 26, 32], [3, 3, 32, 64]), ["direct", "direct", "direct"]);
+    assertEquals(methods([16, 12, 12, 10], [1, 1, 10, 6]), ["im2col", "im2col", "im2col"]);
+    const strided = tf.backend_util.computeConv2DInfo([3, 13, 11, 4], [5, 5, 4, 64], 2, 1, "same");
+    assertEquals(nativeConvMethod(strided, "forward"), "im2col");
+  } finally {
+    setNativeConvPolicy("always");
+  }
+});
+
 Deno.test({
   name: "Conv2D and its gradients on the native path match cpu on random shapes",
   ignore,
@@ -126,6 +195,38 @@ Deno.test({
         tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), transposeA, transposeB)
       );
       assertMaxRelativeError(actual, expected, TOLERANCE, `${aShape} x ${bShape}`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Sum and Mean over a block of axes (bias gradients, global pooling) on the native path match cpu",
+  ignore,
+  fn: async () => {
+    // [shape, axes, keepDims]: conv bias gradients, global average pooling, odd and partial.
+    const cases: [number[], number[], boolean][] = [
+      [[16, 24, 24, 10], [0, 1, 2], false],
+      [[13, 26, 26, 5], [0, 1, 2], true],
+      [[16, 24, 24, 8], [1, 2], false],
+      [[7, 5, 5, 20], [1, 2], true],
+      [[33, 50], [0], false],
+      [[3, 40, 12], [1, 2], false],
+    ];
+    for (const [shape, axes, keepDims] of cases) {
+      const values = randomValues(tf.util.sizeFromShape(shape));
+      const [expected, actual] = await onBothBackends(() => {
+        const x = tf.tensor(values, shape);
+        return tf.concat(
+          [tf.sum(x, axes, keepDims), tf.mean(x, axes, keepDims)].map((t) => tf.reshape(t, [-1])),
+        );
+      }, 2);
+      assertMaxRelativeError(
+        actual,
+        expected,
+        TOLERANCE,
+        `sum and mean of [${shape}] over [${axes}]`,
+      );
     }
   },
 });
@@ -235,7 +336,8 @@ for (const name of ["small-net", "pytorch"]) {
 }
 
 Deno.test({
-  name: "On the auto policy, small convs stay on wasm and large ones and 1x1 convs run natively",
+  name:
+    "On the auto policy, small convs run their forward pass on wasm and large ones and 1x1 convs run natively",
   ignore,
   fn: async () => {
     await initBackend("wasm");
@@ -246,9 +348,12 @@ Deno.test({
     };
     setNativeConvPolicy("auto");
     try {
-      assertEquals(runs(MODEL_CONVS[6][1]), 0, "small-net conv 2 (8 channels out)");
-      assertEquals(runs(MODEL_CONVS[8][1]), 5, "a 1x1 conv");
-      assertEquals(runs(MODEL_CONVS[1][1]), 5, "keras-cnn conv 2 (64 channels out)");
+      // Both gradients on the direct kernels and two Sums (the bias gradient, the weighted
+      // sum) natively, the forward conv on wasm; the others: 3 forward convs, 2 gradients and
+      // the two Sums.
+      assertEquals(runs(MODEL_CONVS[6][1]), 4, "small-net conv 2 (8 channels out)");
+      assertEquals(runs(MODEL_CONVS[8][1]), 7, "a 1x1 conv");
+      assertEquals(runs(MODEL_CONVS[1][1]), 7, "keras-cnn conv 2 (64 channels out)");
     } finally {
       setNativeConvPolicy("always");
     }

@@ -161,6 +161,7 @@ Deno.test("MaxPoolGrad on wasm matches cpu, also for windows whose maximum is <=
     [[16, 24, 24, 32], 2, 2, "valid"],
     [[3, 24, 24, 10], 2, 2, "valid"],
     [[3, 8, 8, 20], 2, 2, "valid"],
+    [[2, 9, 7, 3], 2, 2, "valid"], // odd sizes: the last row and column feed no window
     [[2, 9, 7, 5], 3, 2, "same"],
     [[2, 6, 6, 3], 2, 1, "valid"],
     [[2, 7, 7, 4], 3, 2, 1],

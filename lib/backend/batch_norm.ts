@@ -5,6 +5,14 @@
  * statistics and the closed-form gradient take two passes in JS each.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Blas } from "./blas.ts";
+import {
+  channelDots,
+  channelSums,
+  scaleAndShift,
+  useBlasForBatchNorm,
+} from "./native_batch_norm.ts";
+import { activeBlas } from "./native_kernels.ts";
 
 // The fields of tf.js's BatchNormalization layer this module reads.
 interface BatchNormLayer {
@@ -59,11 +67,15 @@ export function normalizeBatch(
   const statistics = { mean: new Float64Array(channels), variance: new Float64Array(channels) };
   const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, gammaInput, betaInput] = args as tf.Tensor[];
-    const xs = input.dataSync();
+    const xs = input.dataSync() as Float32Array;
     const g = gammaInput.dataSync();
     const b = betaInput.dataSync();
     const count = xs.length / channels;
     const { mean, variance } = statistics;
+    const blas = tf.getBackend() === "wasm" ? activeBlas() : undefined;
+    if (blas !== undefined && useBlasForBatchNorm(xs.length, channels)) {
+      return normalizeWithBlas(blas, input, { xs, g, b, epsilon }, statistics);
+    }
     for (let at = 0; at < xs.length; at += channels) {
       for (let c = 0; c < channels; c++) mean[c] += xs[at + c];
     }
@@ -115,4 +127,63 @@ export function normalizeBatch(
     mean: tf.tensor1d(Float32Array.from(statistics.mean)),
     variance: tf.tensor1d(Float32Array.from(statistics.variance)),
   };
+}
+
+let blasCalls = 0;
+
+/** How many batch normalizations ran their passes in BLAS (native_batch_norm.ts) so far. */
+export function blasBatchNormCalls(): number {
+  return blasCalls;
+}
+
+// normalizeBatch's forward and gradient with every per-channel pass a BLAS product: the same
+// formulas, with the centered input xc = x - mean kept instead of xHat = xc / sigma.
+function normalizeWithBlas(
+  blas: Blas,
+  input: tf.Tensor,
+  { xs, g, b, epsilon }: {
+    xs: Float32Array;
+    g: ArrayLike<number>;
+    b: ArrayLike<number>;
+    epsilon: number;
+  },
+  statistics: { mean: Float64Array; variance: Float64Array },
+): { value: tf.Tensor; gradFunc: (dy: tf.Tensor) => tf.Tensor[] } {
+  blasCalls++;
+  const channels = g.length;
+  const count = xs.length / channels;
+  const { mean, variance } = statistics;
+  const sums = channelSums(blas, xs, channels);
+  for (let c = 0; c < channels; c++) mean[c] = sums[c] / count;
+  const centered = new Float32Array(xs.length);
+  const ones = new Float64Array(channels).fill(1);
+  scaleAndShift(blas, centered, [{ values: xs, scale: ones }], mean.map((m) => -m));
+  const squares = channelDots(blas, centered, centered, channels);
+  const inverse = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    variance[c] = squares[c] / count;
+    inverse[c] = 1 / Math.sqrt(variance[c] + epsilon);
+  }
+  const ys = new Float32Array(xs.length);
+  scaleAndShift(blas, ys, [{ values: centered, scale: inverse.map((v, c) => v * g[c]) }], b);
+  const gradFunc = (dy: tf.Tensor) => {
+    const dys = dy.dataSync() as Float32Array;
+    const sumDy = channelSums(blas, dys, channels);
+    const sumDyCentered = channelDots(blas, dys, centered, channels);
+    const sumDyXHat = sumDyCentered.map((v, c) => v * inverse[c]);
+    // dx = (dy - (sumDy + xHat sumDyXHat) / N) g / sigma, by terms in dy, xc and a constant.
+    const gain = inverse.map((v, c) => v * g[c]);
+    const dx = new Float32Array(xs.length);
+    scaleAndShift(
+      blas,
+      dx,
+      [
+        { values: dys, scale: gain },
+        { values: centered, scale: gain.map((v, c) => -v * inverse[c] * sumDyXHat[c] / count) },
+      ],
+      gain.map((v, c) => -v * sumDy[c] / count),
+    );
+    return [tf.tensor(dx, input.shape), tf.tensor1d(sumDyXHat), tf.tensor1d(sumDy)];
+  };
+  return { value: tf.tensor(ys, input.shape), gradFunc };
 }

@@ -33,6 +33,8 @@ export interface Blas {
   setThreads(count: number): boolean;
   /** The thread count last set, or undefined where the library has no thread control. */
   threads: number | undefined;
+  /** The threads the last product ran on (`threadsForProduct`), or undefined without thread control. */
+  activeThreads: number | undefined;
   /** OpenBLAS' kernel family (e.g. "SkylakeX"), or undefined for other libraries. */
   core: string | undefined;
 }
@@ -118,6 +120,20 @@ export function defaultBlasThreads(): number {
     );
   }
   return count;
+}
+
+// Below this many multiply-adds a product runs on one thread whatever `threads` says. OpenBLAS
+// itself goes single-threaded only below 262,144 (its SMP threshold); above that, a second
+// thread's hand-off costs more than it saves on the small models' products, and after a
+// threaded call OpenBLAS' worker spins on a core for a while, which on 2 cores takes it from
+// the JS thread. Probe on this (busy) 2-core machine, one vs two threads: 16x320x50 19 vs
+// 18 us, 576x50x20 26 vs 27, 9216x45x8 308 vs 656, 1600x250x20 326 vs 635, 16x784x512 674
+// vs 1327, 16x9216x128 2856 vs 5743. Above 8 MMAC a product holds ~0.4 ms of one core's work.
+const SINGLE_THREAD_BELOW_MACS = 8e6;
+
+/** The threads a product of m * n * k multiply-adds runs on, given the configured count. */
+export function threadsForProduct(macs: number, threads: number): number {
+  return macs < SINGLE_THREAD_BELOW_MACS ? 1 : threads;
 }
 
 /** The byte address of a buffer's first byte (cached per buffer: a grown wasm heap is a new one). */
@@ -222,8 +238,16 @@ function wrap(path: string, library: Deno.DynamicLibrary<typeof SYMBOLS>): Blas 
   const blas: Blas = {
     path,
     threads: undefined,
+    activeThreads: undefined,
     core: corename ? new Deno.UnsafePointerView(corename).getCString() : undefined,
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      if (blas.threads !== undefined && openblas_set_num_threads !== null) {
+        const wanted = threadsForProduct(m * n * k, blas.threads);
+        if (wanted !== blas.activeThreads) {
+          openblas_set_num_threads(wanted);
+          blas.activeThreads = wanted;
+        }
+      }
       cblas_sgemm(
         ROW_MAJOR,
         transA ? TRANS : NO_TRANS,
@@ -245,6 +269,7 @@ function wrap(path: string, library: Deno.DynamicLibrary<typeof SYMBOLS>): Blas 
       if (openblas_set_num_threads === null) return false;
       openblas_set_num_threads(count);
       blas.threads = count;
+      blas.activeThreads = count;
       return true;
     },
   };

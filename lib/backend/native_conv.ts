@@ -3,8 +3,9 @@
  * patches are copied into a scratch matrix (im2col, one row per output pixel, one column per
  * filter tap and input channel, which is the filter's own [kh * kw * ci, co] layout), and one
  * sgemm does the product for a chunk of images. The filter gradient is colsᵀ dy and the input
- * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all.
- * Registered by native_kernels.ts.
+ * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all. Stride-1
+ * valid convs run tap by tap without the copy (native_direct_conv.ts) where that measured
+ * faster; `nativeConvMethod` says which runs. Registered by native_kernels.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -21,6 +22,12 @@ import {
   wasmHeap,
 } from "./native_matmul.ts";
 import { isInputGradientSkipped } from "./wasm_kernels.ts";
+import {
+  directConv,
+  directFilterGradient,
+  directInputGradient,
+  isDirectConv,
+} from "./native_direct_conv.ts";
 
 type Shape4D = [number, number, number, number];
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -47,8 +54,14 @@ export const CONV_KERNELS: Record<string, NativeKernel> = {
     inputGradient(args as unknown as KernelArgs<ConvAttrs>, blas),
 };
 
-/** Where the native convs run: "auto" (where measured faster than wasm's) or "always" (tests). */
-export type NativeConvPolicy = "auto" | "always";
+/**
+ * Where the native convs run: "auto" (the method measured fastest for the shape), "always"
+ * (im2col everywhere: tests) or "direct" (the direct kernels wherever they apply, else im2col).
+ */
+export type NativeConvPolicy = "auto" | "always" | "direct";
+
+/** The three kernels of a conv layer. */
+export type ConvKernel = "forward" | "inputGradient" | "filterGradient";
 
 // The fewest output channels at which a native conv (im2col copy + sgemm) beat wasm's in
 // bench/kernels_bench.ts (one thread, batch 16): the copy costs per patch value, the product
@@ -59,14 +72,42 @@ export type NativeConvPolicy = "auto" | "always";
 const MIN_OUT_CHANNELS = { forward: 32, inputGradient: 16, filterGradient: 10 };
 let policy: NativeConvPolicy = "auto";
 
-/** Sets where the native convs run (default "auto"); tests force "always" to check every shape. */
+/** Sets where the native convs run (default "auto"); tests force "always" or "direct". */
 export function setNativeConvPolicy(next: NativeConvPolicy): void {
   policy = next;
 }
 
-// True when the native kernel should take this conv (see MIN_OUT_CHANNELS).
-function worthIt(info: ConvInfo, kernel: keyof typeof MIN_OUT_CHANNELS): boolean {
-  return policy === "always" || isPointwise(info) || info.outChannels >= MIN_OUT_CHANNELS[kernel];
+/**
+ * How a conv kernel runs on the native path under the current policy: "direct" (tap by tap,
+ * native_direct_conv.ts), "im2col", or undefined for wasm's kernel.
+ */
+export function nativeConvMethod(
+  info: ConvInfo,
+  kernel: ConvKernel,
+): "direct" | "im2col" | undefined {
+  const direct = isDirectConv(info) && !isPointwise(info);
+  if (policy === "always") return "im2col";
+  if (policy === "direct") return direct ? "direct" : "im2col";
+  if (direct && directIsFaster(info, kernel)) return "direct";
+  return isPointwise(info) || info.outChannels >= MIN_OUT_CHANNELS[kernel] ? "im2col" : undefined;
+}
+
+// Where the direct kernels beat both wasm and im2col (stride 1, valid), medians of 15 rounds
+// of the three interleaved in one process, batch 16, one thread, us (busy machine), wasm /
+// im2col / direct. Forward with one channel in (one GEMM over shifted copies of x): small-net
+// conv1 322 / 565 / 174, pytorch conv1 1,139 / 1,090 / 415, keras-cnn conv1 991 / 682 / 437;
+// with >= 8 in and >= 16 out: pytorch conv2 897 / 881 / 650, keras-cnn conv2 16,467 / 9,819
+// / 4,725; fewer lose (small-net conv2 343 / 923 / 874): each tap's product is only
+// channels-in deep. Filter gradient everywhere: small-net conv1 562 / 334 / 98, conv2 1,675
+// / 1,602 / 442, pytorch conv1 1,828 / 1,119 / 428, conv2 1,204 / 815 / 460, keras-cnn conv2
+// 26,291 / 8,052 / 6,205, pytorch-gap conv3 101 / 44 / 42. Input gradient for 3x3 filters:
+// small-net conv2 1,189 / 1,860 / 807, keras-cnn conv2 16,985 / 8,453 / 4,613; 5x5 loses
+// (pytorch conv2 2,714 / 1,018 / 945 ties, pytorch conv1 3,371 / 1,060 / 1,805).
+function directIsFaster(info: ConvInfo, kernel: ConvKernel): boolean {
+  if (kernel === "forward") {
+    return info.inChannels === 1 || (info.inChannels >= 8 && info.outChannels >= 16);
+  }
+  return kernel === "filterGradient" || info.filterHeight * info.filterWidth <= 9;
 }
 
 // Floats of im2col scratch (16 MB): chunks of images are sized to fit, at least one image.
@@ -80,15 +121,21 @@ function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefi
     return undefined;
   }
   const info = convInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs, [x, filter]);
+  const method = info && nativeConvMethod(info, "forward");
   if (
     info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels) ||
-    !worthIt(info, "forward")
+    method === undefined
   ) {
     return undefined;
   }
   const { batchSize, outChannels } = info;
   const out = backend.makeOutput(info.outShape, "float32");
   const outAt = heapIndex(backend, out);
+  if (method === "direct") {
+    directConv(backend, blas, { x, filter, bias }, out, info);
+    applyActivation(backend, outAt, tf.util.sizeFromShape(info.outShape), attrs);
+    return out;
+  }
   const rows = info.outHeight * info.outWidth;
   const beta = fillBias(backend, bias, outAt, batchSize * rows, outChannels);
   const taps = tapCount(info);
@@ -140,9 +187,9 @@ function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo 
   const { inputs: { x, dy }, backend, attrs } = args;
   if (x === undefined || dy === undefined || attrs.filterShape === undefined) return undefined;
   const info = convInfo(x.shape as Shape4D, attrs.filterShape, attrs, [x, dy]);
+  const method = info && nativeConvMethod(info, "filterGradient");
   if (
-    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
-    !worthIt(info, "filterGradient")
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) || method === undefined
   ) {
     return undefined;
   }
@@ -150,6 +197,10 @@ function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo 
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);
   const out = backend.makeOutput(attrs.filterShape, "float32");
+  if (method === "direct") {
+    directFilterGradient(backend, blas, x, dy, out, info);
+    return out;
+  }
   const outAddress = tensorAddress(backend, out);
   const dyAddress = tensorAddress(backend, dy);
   if (isPointwise(info)) {
@@ -204,9 +255,9 @@ function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo |
     return undefined;
   }
   const info = convInfo(attrs.inputShape, filter.shape as Shape4D, attrs, [dy, filter]);
+  const method = info && nativeConvMethod(info, "inputGradient");
   if (
-    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) ||
-    !worthIt(info, "inputGradient")
+    info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) || method === undefined
   ) {
     return undefined;
   }
@@ -214,6 +265,10 @@ function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo |
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);
   const out = backend.makeOutput(attrs.inputShape, "float32");
+  if (method === "direct") {
+    directInputGradient(backend, blas, dy, filter, out, info);
+    return out;
+  }
   const outAddress = tensorAddress(backend, out);
   const dyAddress = tensorAddress(backend, dy);
   const filterAddress = tensorAddress(backend, filter);

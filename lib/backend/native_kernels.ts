@@ -6,15 +6,22 @@
  * from wasm_kernels.ts and the built-ins); each hands a case it does not cover (dtype, layout,
  * dilation, an activation it lacks) to the kernel it replaced, as does every kernel where the
  * library is missing, turned off (`SIZEWISE_BLAS=off`) or `useNativeKernels(false)` was called.
- * Inference (`model.predict`) runs the same kernels. Checked against the cpu backend in
- * test/native_kernels_test.ts.
+ * Inference (`model.predict`) runs the same kernels. Sums and means over a block of axes (bias
+ * gradients, global pooling) are BLAS products too (native_reduce.ts), as are batch norm's
+ * channel passes (native_batch_norm.ts, used by batch_norm.ts). Checked against the cpu
+ * backend in test/native_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
+import { type Blas, type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
 import { CONV_KERNELS } from "./native_conv.ts";
 import { type KernelArgs, MATMUL_KERNELS, type NativeKernel } from "./native_matmul.ts";
+import { REDUCE_KERNELS } from "./native_reduce.ts";
 
-const KERNELS: Record<string, NativeKernel> = { ...MATMUL_KERNELS, ...CONV_KERNELS };
+const KERNELS: Record<string, NativeKernel> = {
+  ...MATMUL_KERNELS,
+  ...CONV_KERNELS,
+  ...REDUCE_KERNELS,
+};
 
 /** The kernels the native path replaces on wasm. */
 export const NATIVE_KERNEL_NAMES = Object.keys(KERNELS);
@@ -66,6 +73,11 @@ export function useNativeKernels(on: boolean): void {
 /** How many kernel calls the native path has run (not handed on) so far: tests check it ran. */
 export function nativeKernelCalls(): number {
   return calls;
+}
+
+/** The BLAS the native kernels run on, or undefined where they are off or missing. */
+export function activeBlas(): Blas | undefined {
+  return enabled ? registered?.blas : undefined;
 }
 
 /** True when the native kernels are registered and on. */

@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerMomentumKernel } from "./momentum.ts";
+import { isPool2x2, maxPoolGrad2x2 } from "./max_pool_grad.ts";
 
 type Pair = [number, number];
 type Shape4D = [number, number, number, number];
@@ -533,6 +534,10 @@ function maxPoolGrad({ inputs, attrs, backend }: MaxPoolGradArgs): tf.TensorInfo
   const dys = heapView(backend, dy);
   const dx = heapView(backend, out);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  if (isPool2x2(info) && outHeight === inHeight >> 1 && outWidth === inWidth >> 1) {
+    maxPoolGrad2x2(x, dys, dx, input.shape);
+    return out;
+  }
   const best = new Float32Array(channels);
   const bestAt = new Int32Array(channels);
   dx.fill(0);

@@ -212,7 +212,8 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function trainStep(
+/** One training step on `size` images (flat, as `fillBatch` writes them): gradients, update; returns the loss. */
+export function trainStep(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   images: Float32Array,
