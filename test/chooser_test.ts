@@ -14,6 +14,7 @@ import type { DeploymentRow } from "../lib/measure/deploy.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { resultKey, saveResult } from "../lib/training/results.ts";
 import { summarizeModel } from "../lib/models/summary.ts";
+import { runScript } from "./cli_run.ts";
 
 // The article's three first models with its accuracies and sizes; latencies made up.
 const CANDIDATES: Candidate[] = [
@@ -216,19 +217,6 @@ Deno.test("deploymentCandidates() makes one candidate per model and precision, w
 
 // --- the command line
 
-const script = new URL("../scripts/choose.ts", import.meta.url).pathname;
-
-async function choose(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", script, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
 // Stored smoke results for two models, with untrained weights: enough for the whole path.
 async function storeUntrained(dir: string, models: string[]): Promise<void> {
   const backend = await initBackend();
@@ -262,7 +250,7 @@ Deno.test("choose ranks stored results against a budget and says why the others 
   try {
     await storeUntrained(dir, ["small-net", "pytorch-gap"]);
     const args = ["--preset", "smoke", "--results-dir", dir, "--max-mb", "0.01"];
-    const { code, stdout, stderr } = await choose(args);
+    const { code, stdout, stderr } = await runScript("choose.ts", args);
     assertEquals(code, 0, stderr);
     assertMatch(stdout, /\*\*Budget:\*\* weights ≤ 0\.01 MB\./);
     assertMatch(stdout, /\*\*4 of 6 fit; the best is /);
@@ -285,7 +273,7 @@ Deno.test("choose ranks stored results against a budget and says why the others 
         return [name, Deno.statSync(path).mtime?.getTime(), Deno.readTextFileSync(path)];
       });
     const before = snapshot();
-    const second = await choose(args);
+    const second = await runScript("choose.ts", args);
     assertEquals(second.code, 0, second.stderr);
     assertEquals(snapshot(), before, "the second run measured again instead of reading them");
     // The same figures, latency included, as the first run printed.
@@ -296,7 +284,7 @@ Deno.test("choose ranks stored results against a budget and says why the others 
 });
 
 Deno.test("choose rejects an accuracy in percent before any work, and explains missing results", async () => {
-  const percent = await choose(["--min-accuracy", "95"]);
+  const percent = await runScript("choose.ts", ["--min-accuracy", "95"]);
   assertEquals(percent.code, 1);
   assertMatch(
     percent.stderr,
@@ -304,7 +292,7 @@ Deno.test("choose rejects an accuracy in percent before any work, and explains m
   );
   const dir = await Deno.makeTempDir({ prefix: "sizewise-choose-" });
   try {
-    const empty = await choose(["--preset", "quick", "--results-dir", dir]);
+    const empty = await runScript("choose.ts", ["--preset", "quick", "--results-dir", dir]);
     assertEquals(empty.code, 1);
     assertMatch(
       empty.stderr,

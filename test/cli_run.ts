@@ -8,14 +8,14 @@ export interface ScriptRun {
   stderr: string;
 }
 
-/** Runs `scripts/<name>` with `args` and `env` (added to this process's environment). */
-export async function runScript(
+/** The command for `scripts/<name>` with the tasks' permissions; `.spawn()` it to signal the child. */
+export function scriptCommand(
   name: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<ScriptRun> {
+): Deno.Command {
   const script = fileURLToPath(new URL(`../scripts/${name}`, import.meta.url));
-  const output = await new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-read",
@@ -32,7 +32,16 @@ export async function runScript(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** Runs `scripts/<name>` with `args` and `env` (added to this process's environment). */
+export async function runScript(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ScriptRun> {
+  const output = await scriptCommand(name, args, env).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }

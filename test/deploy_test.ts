@@ -342,21 +342,26 @@ Deno.test("exportModel() refuses int8, which tf.js cannot load", async () => {
 
 // --- everything for a stored result
 
+// Stores `model`'s weights as the result of `config` in `dir` and reads the result back.
+async function storeResult(dir: string, model: tf.LayersModel) {
+  const key = await resultKey(config, backend);
+  const weights: tf.NamedTensorMap = {};
+  for (const weight of model.weights) weights[weight.originalName] = weight.read();
+  await saveResult(dir, {
+    key,
+    config,
+    runtime: {},
+    finishedAt: new Date().toISOString(),
+    history,
+    costs: { trainableParams: 669_706, macsPerImage: 669_696 },
+  }, weights);
+  return JSON.parse(await Deno.readTextFile(`${dir}/${key}.json`));
+}
+
 Deno.test("measureDeployment() measures a stored result once, then reads it back; tables show it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sizewise-deploy-" });
   try {
-    const key = await resultKey(config, backend);
-    const weights: tf.NamedTensorMap = {};
-    for (const weight of trained.weights) weights[weight.originalName] = weight.read();
-    await saveResult(dir, {
-      key,
-      config,
-      runtime: {},
-      finishedAt: new Date().toISOString(),
-      history,
-      costs: { trainableParams: 669_706, macsPerImage: 669_696 },
-    }, weights);
-    const result = JSON.parse(await Deno.readTextFile(`${dir}/${key}.json`));
+    const result = await storeResult(dir, trained);
     const tensors = tf.memory().numTensors;
     const options = { resultsDir: dir, measurementsDir: dir, repeats: 5, warmup: 1 };
     const row = await measureDeployment(result, data.test, options);
@@ -388,21 +393,8 @@ Deno.test("measureDeployment() measures again when the weights change, and refus
   const dir = await Deno.makeTempDir({ prefix: "sizewise-deploy-" });
   try {
     const key = await resultKey(config, backend);
-    const store = async (model: tf.LayersModel) => {
-      const weights: tf.NamedTensorMap = {};
-      for (const weight of model.weights) weights[weight.originalName] = weight.read();
-      await saveResult(dir, {
-        key,
-        config,
-        runtime: {},
-        finishedAt: new Date().toISOString(),
-        history,
-        costs: { trainableParams: 669_706, macsPerImage: 669_696 },
-      }, weights);
-      return JSON.parse(await Deno.readTextFile(`${dir}/${key}.json`));
-    };
     const options = { resultsDir: dir, measurementsDir: dir, repeats: 2, warmup: 0 };
-    const first = await store(trained);
+    const first = await storeResult(dir, trained);
     const row = await measureDeployment(first, data.test, options);
     assertEquals(row.weightsSha256, first.weightsSha256);
     // A stored row that claims another accuracy for these weights is what the store serves...
@@ -416,7 +408,7 @@ Deno.test("measureDeployment() measures again when the weights change, and refus
     );
     // ...but not once the weights it measured are replaced: then it is measured again.
     const untrained = buildModel("keras-mlp", { seed: 7 });
-    const second = await store(untrained);
+    const second = await storeResult(dir, untrained);
     assertNotEquals(second.weightsSha256, first.weightsSha256);
     const again = await measureDeployment(second, data.test, options);
     assertEquals(again.weightsSha256, second.weightsSha256);

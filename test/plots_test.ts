@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "./assert.ts";
+import { fakeSplit, history } from "./chart_inputs.ts";
 import {
   encodeGrayPng,
   plotAccuracyVsParams,
@@ -23,20 +24,8 @@ import { MODEL_NAMES, MODEL_REGISTRY, modelColor } from "../lib/models/registry.
 const MODEL_COLORS = Object.fromEntries(MODEL_REGISTRY.map((entry) => [entry.name, entry.color]));
 import type { MnistSplit } from "../lib/data/mnist.ts";
 import type { ModelSummary } from "../lib/models/summary.ts";
-import type { EpochMetrics } from "../lib/training/train.ts";
 
 // ---- small data of the real shapes
-
-function fakeSplit(count: number): MnistSplit {
-  const images = new Float32Array(count * 784);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = (i * 7) % 10;
-    // A vertical stroke whose column depends on the label.
-    for (let row = 4; row < 24; row++) images[i * 784 + row * 28 + 6 + labels[i]] = 1;
-  }
-  return { images, labels, count };
-}
 
 // small-net's layers, as summarizeModel reports them.
 const SMALL_NET_SUMMARY: ModelSummary = {
@@ -61,18 +50,6 @@ const SMALL_NET_SUMMARY: ModelSummary = {
   weightBytes: 528 * 4,
   weightMB: 528 * 4 / 2 ** 20,
 };
-
-function history(numEpochs: number, finalAccuracy: number): EpochMetrics[] {
-  return Array.from({ length: numEpochs }, (_, i) => ({
-    epoch: i + 1,
-    learningRate: 0.01,
-    trainLoss: 0.4 / (i + 1),
-    testLoss: 0.3 / (i + 1),
-    testAccuracy: finalAccuracy - 0.05 / (i + 1),
-    trainSeconds: 1,
-    evalSeconds: 0.1,
-  }));
-}
 
 // ---- helpers
 

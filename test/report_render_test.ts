@@ -8,6 +8,7 @@
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { assert } from "./assert.ts";
+import { fakeSplit, history } from "./chart_inputs.ts";
 import {
   convertToHtml,
   executeNotebook,
@@ -32,8 +33,6 @@ import {
   type SvgChart,
 } from "../lib/plots/mod.ts";
 import { MODEL_NAMES } from "../lib/models/registry.ts";
-import type { MnistSplit } from "../lib/data/mnist.ts";
-import type { EpochMetrics } from "../lib/training/train.ts";
 
 const ROOT = resolve(fileURLToPath(new URL("../", import.meta.url)));
 const NOTEBOOK_DIR = join(ROOT, "notebooks");
@@ -226,28 +225,6 @@ Deno.test({
 });
 
 // ---- the wide charts, at the sizes the notebooks draw them
-
-function fakeSplit(count: number): MnistSplit {
-  const images = new Float32Array(count * 784);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = (i * 7) % 10;
-    for (let row = 4; row < 24; row++) images[i * 784 + row * 28 + 6 + labels[i]] = 1;
-  }
-  return { images, labels, count };
-}
-
-function history(numEpochs: number, finalAccuracy: number): EpochMetrics[] {
-  return Array.from({ length: numEpochs }, (_, i) => ({
-    epoch: i + 1,
-    learningRate: 0.01,
-    trainLoss: 0.4 / (i + 1),
-    testLoss: 0.3 / (i + 1),
-    testAccuracy: finalAccuracy - 0.05 / (i + 1),
-    trainSeconds: 1,
-    evalSeconds: 0.1,
-  }));
-}
 
 /** The widest charts the notebooks show, with inputs as large as theirs (notebooks 01-09). */
 function wideCharts(): SvgChart[] {

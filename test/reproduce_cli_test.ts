@@ -1,16 +1,5 @@
 import { assertEquals, assertMatch } from "./assert.ts";
-
-const script = new URL("../scripts/reproduce.ts", import.meta.url).pathname;
-
-async function reproduce(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { runScript } from "./cli_run.ts";
 
 Deno.test("reproduce runs the whole path on the smoke preset and skips finished models after", async () => {
   const resultsDir = await Deno.makeTempDir();
@@ -25,12 +14,12 @@ Deno.test("reproduce runs the whole path on the smoke preset and skips finished 
       "--results-dir",
       resultsDir,
     ];
-    const first = await reproduce(args);
+    const first = await runScript("reproduce.ts", args);
     assertEquals(first.code, 0, first.stderr);
     assertMatch(first.stdout, /small-net: training on wasm, 1 epochs/);
     assertMatch(first.stdout, /\| pytorch-gap \| 7,090 \|/);
     assertMatch(first.stdout, /Ours \/ the article.s:\n\n\| model \| test accuracy/);
-    const second = await reproduce(args);
+    const second = await runScript("reproduce.ts", args);
     assertMatch(second.stdout, /small-net: done \([\d.]+%\)\npytorch-gap: done/);
   } finally {
     await Deno.remove(resultsDir, { recursive: true });
@@ -38,13 +27,13 @@ Deno.test("reproduce runs the whole path on the smoke preset and skips finished 
 });
 
 Deno.test("reproduce rejects an unknown model before any work", async () => {
-  const { code, stderr } = await reproduce(["--models", "small-net,lenet"]);
+  const { code, stderr } = await runScript("reproduce.ts", ["--models", "small-net,lenet"]);
   assertEquals(code, 1);
   assertMatch(stderr, /Unknown model "lenet"/);
 });
 
 Deno.test("reproduce rejects an unknown option in one line, without a stack trace", async () => {
-  const { code, stdout, stderr } = await reproduce(["--", "--bogus"]);
+  const { code, stdout, stderr } = await runScript("reproduce.ts", ["--", "--bogus"]);
   assertEquals(code, 1);
   assertEquals(
     stderr.trim(),

@@ -1,19 +1,8 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-
-const script = new URL("../scripts/search.ts", import.meta.url).pathname;
-
-async function runCli(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { runScript } from "./cli_run.ts";
 
 Deno.test("search --help lists the presets and spaces, also after deno task's '--'", async () => {
-  const { code, stdout } = await runCli(["--", "--help"]);
+  const { code, stdout } = await runScript("search.ts", ["--", "--help"]);
   assertEquals(code, 0);
   assertMatch(stdout, /article, quick, smoke/);
   assertMatch(stdout, /smoke, tour, default, wide/);
@@ -28,7 +17,7 @@ Deno.test("search rejects a bad space, preset or target before any work starts",
       [["--epochs", "0"], /numEpochs must be a positive integer, got 0/],
     ] as const
   ) {
-    const { code, stderr } = await runCli([...args]);
+    const { code, stderr } = await runScript("search.ts", [...args]);
     assertEquals(code, 1, stderr);
     assertMatch(stderr, message);
     assert(!stderr.includes("    at "), "a clear message, not a stack trace");
@@ -39,13 +28,13 @@ Deno.test("search runs the smoke space end to end, then reads every candidate ba
   const resultsDir = await Deno.makeTempDir();
   try {
     const args = ["--preset", "smoke", "--results-dir", resultsDir];
-    const first = await runCli(args);
+    const first = await runScript("search.ts", args);
     assertEquals(first.code, 0, first.stderr);
     assertMatch(first.stdout, /Searching 3 candidates/);
     assertMatch(first.stdout, /\[3\/3\] conv4x3-bn-conv4-leakyRelu \(246 params\): [\d.]+%/);
     assertMatch(first.stdout, /Pareto front/);
     assertMatch(first.stdout, /3 trained, 0 read from the store/);
-    const again = await runCli(args);
+    const again = await runScript("search.ts", args);
     assertEquals(again.code, 0, again.stderr);
     assertMatch(again.stdout, /0 trained, 3 read from the store/);
     assertEquals((again.stdout.match(/\(stored\)/g) ?? []).length, 3);

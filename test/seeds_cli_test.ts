@@ -1,29 +1,8 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-
-const script = new URL("../scripts/seeds.ts", import.meta.url).pathname;
-
-async function runCli(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-run",
-      "--allow-ffi",
-      script,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { runScript } from "./cli_run.ts";
 
 Deno.test("seeds --help names the converged study: keras-cnn and pytorch, seeds 0-2, article", async () => {
-  const { code, stdout } = await runCli(["--", "--help"]);
+  const { code, stdout } = await runScript("seeds.ts", ["--", "--help"]);
   assertEquals(code, 0);
   assertMatch(stdout, /default: keras-cnn,pytorch/);
   assertMatch(stdout, /default: 0,1,2/);
@@ -37,7 +16,7 @@ Deno.test("seeds rejects a bad seed or model before any work starts", async () =
       [["--models", "tiny"], /Unknown model "tiny"/],
     ] as const
   ) {
-    const { code, stderr } = await runCli([...args]);
+    const { code, stderr } = await runScript("seeds.ts", [...args]);
     assertEquals(code, 1, stderr);
     assertMatch(stderr, message);
   }
@@ -47,11 +26,11 @@ Deno.test("seeds runs a smoke study on fixed data, then reads every run back", a
   const resultsDir = await Deno.makeTempDir();
   try {
     const args = ["--preset", "smoke", "--models", "small-net", "--seeds", "0,1"];
-    const first = await runCli([...args, "--results-dir", resultsDir]);
+    const first = await runScript("seeds.ts", [...args, "--results-dir", resultsDir]);
     assertEquals(first.code, 0, first.stderr);
     assertMatch(first.stdout, /2\/2 small-net seed 1/);
     assertMatch(first.stdout, /\| small-net \| 2 \| .* \| 10,000 \|/);
-    const again = await runCli([...args, "--results-dir", resultsDir]);
+    const again = await runScript("seeds.ts", [...args, "--results-dir", resultsDir]);
     assertEquals(again.code, 0, again.stderr);
     assert(!again.stdout.includes("epoch 1:"), "nothing trained the second time");
     assertEquals(again.stdout.match(/stored:/g)?.length, 2);

@@ -18,9 +18,9 @@ import {
 } from "../scripts/common/setup.ts";
 import { MNIST_FILE_NAMES } from "../lib/data/mnist_files.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
+import { runScript } from "./cli_run.ts";
 
 const SKIP_REAL = Deno.env.get("SIZEWISE_SKIP_NOTEBOOKS") === "1";
-const SCRIPT = fileURLToPath(new URL("../scripts/jupyter.ts", import.meta.url));
 const SOURCE_DIR = Deno.env.get("MNIST_MIRROR") ||
   fileURLToPath(new URL("../../shared/data/mnist/", import.meta.url));
 const ALL = SYSTEM_PACKAGES.map((pkg) => pkg.name);
@@ -259,16 +259,8 @@ Deno.test("setup's MNIST step fetches from MNIST_MIRROR and verifies; a second r
   }
 });
 
-async function jupyterCli(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", SCRIPT, ...args],
-    env: { MNIST_MIRROR: SOURCE_DIR, NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function jupyterCli(args: string[], env: Record<string, string> = {}) {
+  return runScript("jupyter.ts", args, { MNIST_MIRROR: SOURCE_DIR, ...env });
 }
 
 Deno.test("jupyter.ts: --help lists the packages; a wrong command or option is refused", async () => {

@@ -1,37 +1,15 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-
-const script = new URL("../scripts/train.ts", import.meta.url).pathname;
-
-async function runCli(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net",
-      "--allow-run",
-      "--allow-ffi", // as the deno task gives it
-      script,
-      ...args,
-    ],
-    env: { MNIST_MIRROR: Deno.env.get("MNIST_MIRROR") ?? "", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+import { runScript, scriptCommand } from "./cli_run.ts";
 
 Deno.test("train --help lists the models and presets, also after deno task's '--'", async () => {
-  const { code, stdout } = await runCli(["--", "--help"]);
+  const { code, stdout } = await runScript("train.ts", ["--", "--help"]);
   assertEquals(code, 0);
   assertMatch(stdout, /keras-mlp, keras-cnn, pytorch, pytorch-gap, small-net/);
   assertMatch(stdout, /article, quick, smoke/);
 });
 
 Deno.test("train rejects an unknown model, listing the known ones", async () => {
-  const { code, stderr } = await runCli(["--model", "vgg"]);
+  const { code, stderr } = await runScript("train.ts", ["--model", "vgg"]);
   assertEquals(code, 1);
   assertMatch(stderr, /Unknown model "vgg"; choose one of: keras-mlp/);
 });
@@ -47,7 +25,7 @@ Deno.test("train rejects nonsense settings before any work starts", async () => 
       [["--backend", "gpu"], /Unknown backend "gpu"/],
     ] as const
   ) {
-    const { code, stderr } = await runCli(["--model", "small-net", ...args]);
+    const { code, stderr } = await runScript("train.ts", ["--model", "small-net", ...args]);
     assertEquals(code, 1, stderr);
     assertMatch(stderr, message);
     assert(!stderr.includes("    at "), "a clear message, not a stack trace");
@@ -58,12 +36,12 @@ Deno.test("train runs a smoke preset end to end and then reuses the stored resul
   const resultsDir = await Deno.makeTempDir();
   try {
     const args = ["--model", "pytorch-gap", "--preset", "smoke", "--results-dir", resultsDir];
-    const first = await runCli(args);
+    const first = await runScript("train.ts", args);
     assertEquals(first.code, 0, first.stderr);
     assertMatch(first.stdout, /\*\*7,090\*\*/); // the summary's total
     assertMatch(first.stdout, /epoch 1\/1: train loss [\d.]+, test loss [\d.]+, test accuracy/);
     assertMatch(first.stdout, /memory, batch 16 +[\d.]+ MB/);
-    const second = await runCli(args);
+    const second = await runScript("train.ts", args);
     assertEquals(second.code, 0, second.stderr);
     assertMatch(second.stdout, /Stored result pytorch-gap_wasm_\w+ reused/);
     assert(!second.stdout.includes("epoch 1/1:"), "the second run must not train again");
@@ -77,7 +55,12 @@ Deno.test("train runs a smoke preset end to end and then reuses the stored resul
 });
 
 Deno.test("train --workers 2 for a model with batch norm is refused before the summary", async () => {
-  const { code, stdout, stderr } = await runCli(["--model", "small-net", "--workers", "2"]);
+  const { code, stdout, stderr } = await runScript("train.ts", [
+    "--model",
+    "small-net",
+    "--workers",
+    "2",
+  ]);
   assertEquals(code, 1, stderr);
   assertMatch(
     stderr,
@@ -91,14 +74,21 @@ Deno.test("train names the results folder and where it came from when it cannot 
   try {
     const file = `${dir}/a-file`;
     await Deno.writeTextFile(file, "");
-    const flag = await runCli(["--model", "small-net", "--preset", "smoke", "--results-dir", file]);
+    const flag = await runScript("train.ts", [
+      "--model",
+      "small-net",
+      "--preset",
+      "smoke",
+      "--results-dir",
+      file,
+    ]);
     assertEquals(flag.code, 1);
     assertEquals(
       flag.stderr.trim(),
       `Error: The results folder ${file} (from --results-dir) cannot be used: it is a file, ` +
         `not a folder; give another folder with --results-dir`,
     );
-    const env = await runCli(["--model", "small-net", "--preset", "smoke"], {
+    const env = await runScript("train.ts", ["--model", "small-net", "--preset", "smoke"], {
       SIZEWISE_RESULTS: `${file}/inside`,
     });
     assertEquals(env.code, 1);
@@ -134,12 +124,7 @@ Deno.test("train stopped by SIGINT or SIGTERM says which epochs are saved where,
       resultsDir,
     ];
     for (const [signal, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", script, ...args],
-        env: { MNIST_MIRROR: Deno.env.get("MNIST_MIRROR") ?? "" },
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = scriptCommand("train.ts", args).spawn();
       // Send the signal once epoch 1 is done (its line printed), during epoch 2.
       const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
       let stdout = "";
@@ -169,7 +154,7 @@ Deno.test("train stopped by SIGINT or SIGTERM says which epochs are saved where,
       );
       assert(!stderr.includes("    at "), "no stack trace");
     }
-    const resumed = await runCli(args);
+    const resumed = await runScript("train.ts", args);
     assertEquals(resumed.code, 0, resumed.stderr);
     assertMatch(resumed.stdout, /Resuming after epoch [12] \(checkpoint found\)/);
     assertMatch(resumed.stdout, /epoch 3\/3: train loss/);

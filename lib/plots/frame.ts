@@ -199,27 +199,14 @@ export function composeChart(panels: SvgChart[], header: Header): SvgChart {
 }
 
 function swatch(item: LegendItem, x: number, y: number): SvgChart {
+  // A short horizontal stroke in the item's color, for the line and dash shapes.
+  const stroke = (style: Record<string, string | number>) =>
+    svgElement("line", { x1: x, x2: x + 18, y1: y, y2: y, stroke: item.color, ...style });
   switch (item.shape) {
     case "line":
-      return svgElement("line", {
-        x1: x,
-        x2: x + 18,
-        y1: y,
-        y2: y,
-        stroke: item.color,
-        "stroke-width": 3,
-        "stroke-linecap": "round",
-      });
+      return stroke({ "stroke-width": 3, "stroke-linecap": "round" });
     case "dash":
-      return svgElement("line", {
-        x1: x,
-        x2: x + 18,
-        y1: y,
-        y2: y,
-        stroke: item.color,
-        "stroke-width": 1.5,
-        "stroke-dasharray": "5,3",
-      });
+      return stroke({ "stroke-width": 1.5, "stroke-dasharray": "5,3" });
     case "diamond":
       return svgElement("path", {
         d: `M${x + 9},${y - 6}L${x + 15},${y}L${x + 9},${y + 6}L${x + 3},${y}Z`,

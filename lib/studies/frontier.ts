@@ -8,14 +8,14 @@
  * data/reproduction/).
  */
 import { currentBackend, initBackend } from "../backend/backend.ts";
-import { ARTICLE_CONFIG, checkConfig, makeConfig, type TrainConfig } from "../training/config.ts";
+import { ARTICLE_CONFIG, makeConfig, type TrainConfig } from "../training/config.ts";
 import { presetSettings, studySettings } from "../training/presets.ts";
 import { loadResult, resultKey, type RunResult } from "../training/results.ts";
 import { buildFamilyModel, type FamilySpec } from "../models/families.ts";
 import { summarizeModel } from "../models/summary.ts";
-import { median } from "../measure/cost.ts";
 import { measureLatency } from "../measure/deploy.ts";
 import { type ExperimentOptions, storedOrTrained } from "./experiment.ts";
+import { budgetConfig, candidateCosts } from "./search.ts";
 import {
   type FrontierCandidate,
   type FrontierSpace,
@@ -68,8 +68,7 @@ export function frontierConfig(
   candidate: FrontierCandidate,
   budget: Omit<TrainConfig, "model">,
 ): TrainConfig {
-  checkConfig({ ...budget, model: "small-net" });
-  return structuredClone({ ...budget, model: candidate.name });
+  return budgetConfig(candidate.name, budget);
 }
 
 /** The frontier budget of `preset` (its `frontier.budget` over the article's schedule). */
@@ -107,12 +106,8 @@ export async function runFrontierCandidate(
     resultsDir: options.resultsDir,
     build: () => buildFamilyModel(candidate.spec, { seed: config.seed, name: candidate.name }),
     measure: (model, data, history) => {
-      const summary = summarizeModel(model);
       const costs: FrontierCosts = {
-        trainableParams: summary.trainableParams,
-        nonTrainableParams: summary.nonTrainableParams,
-        macsPerImage: summary.macs,
-        trainSecondsPerEpoch: median(history.map((epoch) => epoch.trainSeconds)),
+        ...candidateCosts(model, history),
         latencyMs: measureLatency(model, data.test, { repeats: 100, warmup: 10 }).medianMs,
       };
       return costs;

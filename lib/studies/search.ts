@@ -5,6 +5,7 @@
  * accuracy wins. Each candidate's result is stored, so an interrupted search resumes where it
  * stopped: finished candidates are read back, an unfinished one resumes from its checkpoint.
  */
+import type * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend/backend.ts";
 import { checkConfig, makeConfig, type TrainConfig } from "../training/config.ts";
 import { studySettings } from "../training/presets.ts";
@@ -17,6 +18,7 @@ import { defaultResultsDir, loadResult, resultKey, type RunResult } from "../tra
 import { summarizeModel } from "../models/summary.ts";
 import { formatCount } from "../common/format.ts";
 import { formatTable } from "../common/markdown.ts";
+import type { EpochMetrics } from "../training/train.ts";
 
 /** The values to try for each part of a `SmallConvNetSpec`; the search tries every combination. */
 export interface SearchSpace {
@@ -216,28 +218,33 @@ export async function runCandidate(
     config,
     resultsDir: candidatesDir(options.resultsDir),
     build: () => buildSmallConvNet(spec, { seed: config.seed }),
-    measure: (model, _data, history) => {
-      const summary = summarizeModel(model);
-      const costs: CandidateCosts = {
-        trainableParams: summary.trainableParams,
-        nonTrainableParams: summary.nonTrainableParams,
-        macsPerImage: summary.macs,
-        trainSecondsPerEpoch: median(history.map((epoch) => epoch.trainSeconds)),
-      };
-      return costs;
-    },
+    measure: (model, _data, history) => candidateCosts(model, history),
     fields: { spec: { ...spec } },
   }, options) as { result: CandidateResult; cached: boolean };
 }
 
 /** The config a candidate trains with: the budget, with the candidate's name as the model. */
 export function candidateConfig(spec: SmallConvNetSpec, budget: SearchBudget): TrainConfig {
+  return budgetConfig(smallConvNetName(spec), budget);
+}
+
+/** A copy of `budget` with `name` as the model, the budget checked as Small Net's config. */
+export function budgetConfig(name: string, budget: SearchBudget): TrainConfig {
   // The budget is checked as a config of the family's known member; the name is not in
   // MODEL_NAMES, as the candidate is built from its spec.
   checkConfig({ ...budget, model: "small-net" });
-  const config = { ...budget, model: smallConvNetName(spec) };
-  config.learningRateDrops = config.learningRateDrops.map((drop) => ({ ...drop }));
-  return config;
+  return structuredClone({ ...budget, model: name });
+}
+
+/** The costs a trained candidate stores: its parameters, MACs, and median epoch time. */
+export function candidateCosts(model: tf.LayersModel, history: EpochMetrics[]): CandidateCosts {
+  const summary = summarizeModel(model);
+  return {
+    trainableParams: summary.trainableParams,
+    nonTrainableParams: summary.nonTrainableParams,
+    macsPerImage: summary.macs,
+    trainSecondsPerEpoch: median(history.map((epoch) => epoch.trainSeconds)),
+  };
 }
 
 /** One candidate of a search, trained or read back. */

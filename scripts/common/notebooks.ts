@@ -4,6 +4,7 @@
  * them through `jupyter nbconvert`, the one place here that starts Jupyter processes.
  */
 import { basename, join, resolve } from "node:path";
+import { captureCommand } from "./command.ts";
 
 /** A notebook in nbformat 4; fields this module does not know are kept as they are. */
 export interface Notebook {
@@ -356,7 +357,7 @@ export const SETUP_COMMAND = "deno task setup";
  * what to do; undefined when they can.
  */
 export async function jupyterProblem(): Promise<string | undefined> {
-  const nbconvert = await runQuietly("jupyter", ["nbconvert", "--version"]);
+  const nbconvert = await captureCommand("jupyter", ["nbconvert", "--version"]);
   if (nbconvert === undefined) {
     return `Jupyter is not installed (no "jupyter" on PATH); run "${SETUP_COMMAND}"`;
   }
@@ -364,7 +365,7 @@ export async function jupyterProblem(): Promise<string | undefined> {
     return `"jupyter nbconvert" does not run (${lastLine(nbconvert.stderr)}); ` +
       `run "${SETUP_COMMAND}" to install it`;
   }
-  const list = await runQuietly("jupyter", ["kernelspec", "list", "--json"]);
+  const list = await captureCommand("jupyter", ["kernelspec", "list", "--json"]);
   const program = list?.success ? denoKernelProgram(list.stdout) : undefined;
   if (program === undefined) {
     return `Jupyter has no "deno" kernel; run "${SETUP_COMMAND}" to register it`;
@@ -555,7 +556,7 @@ async function nbconvert(path: string, call: NbconvertCall): Promise<NbconvertRe
   await Deno.mkdir(outputDir, { recursive: true });
   const args = ["nbconvert", ...call.args, `--output-dir=${outputDir}`, resolve(path)];
   const started = performance.now();
-  const result = await runQuietly("jupyter", args, call.env);
+  const result = await captureCommand("jupyter", args, call.env);
   const seconds = (performance.now() - started) / 1000;
   if (result === undefined) {
     throw new Error(
@@ -659,38 +660,6 @@ function indent(text: string): string {
 function lastLine(text: string): string {
   const lines = text.trim().split("\n");
   return lines[lines.length - 1] ?? "";
-}
-
-interface QuietResult {
-  success: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-// Runs a program and collects its output; undefined when the program is not installed.
-async function runQuietly(
-  program: string,
-  args: string[],
-  env?: Record<string, string>,
-): Promise<QuietResult | undefined> {
-  try {
-    const output = await new Deno.Command(program, {
-      args,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      success: output.success,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
 }
 
 function messageOf(error: unknown): string {

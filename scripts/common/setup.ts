@@ -5,15 +5,10 @@
  * registration, and MNIST.
  */
 import { defaultMnistDir, ensureMnistFiles } from "../../lib/data/mnist_files.ts";
+import { captureCommand, type CommandOutput } from "./command.ts";
 import { denoKernelProgram, SETUP_COMMAND } from "./notebooks.ts";
 
-/** What a command printed and how it ended. */
-export interface CommandOutput {
-  success: boolean;
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandOutput };
 
 /** Runs the programs setup needs; tests replace the ones that need root. */
 export interface CommandRunner {
@@ -233,27 +228,7 @@ export async function ensureMnist(options: SetupOptions = {}): Promise<void> {
 /** The commands as the system runs them, with `env` added to each. */
 export function systemRunner(env: Record<string, string> = {}): CommandRunner {
   return {
-    async capture(program, args) {
-      try {
-        const output = await new Deno.Command(program, {
-          args,
-          env,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-        return {
-          success: output.success,
-          code: output.code,
-          stdout: decode(output.stdout),
-          stderr: decode(output.stderr),
-        };
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return undefined;
-        throw error;
-      }
-    },
+    capture: (program, args) => captureCommand(program, args, env),
     async inherit(program, args, extra = {}) {
       const child = new Deno.Command(program, { args, env: { ...env, ...extra }, stdin: "null" });
       return (await child.spawn().status).code;
