@@ -7,7 +7,8 @@ import {
   type PoolProgress,
   runJobsInWorkers,
 } from "../lib/studies/frontier_pool.ts";
-import { formatPoolProgress } from "../lib/studies/frontier_pool.ts";
+import { formatPoolProgress, workerBlasThreads } from "../lib/studies/frontier_pool.ts";
+import { SETTINGS } from "../lib/common/settings.ts";
 import { isLocked, tryLock } from "../lib/training/locks.ts";
 
 await initBackend("wasm");
@@ -145,5 +146,21 @@ Deno.test("a worker's error fails its run with the worker's message", async () =
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("workers share the cores out as BLAS threads unless SIZEWISE_BLAS_THREADS is set", () => {
+  const saved = Deno.env.get(SETTINGS.blasThreads);
+  try {
+    Deno.env.delete(SETTINGS.blasThreads);
+    assertEquals(workerBlasThreads(2, 2), 1); // not 2 threads each on 2 cores
+    assertEquals(workerBlasThreads(1, 2), 2);
+    assertEquals(workerBlasThreads(2, 8), 4);
+    assertEquals(workerBlasThreads(3, 2), 1); // at least one each
+    Deno.env.set(SETTINGS.blasThreads, "3");
+    assertEquals(workerBlasThreads(2, 2), 3);
+  } finally {
+    if (saved === undefined) Deno.env.delete(SETTINGS.blasThreads);
+    else Deno.env.set(SETTINGS.blasThreads, saved);
   }
 });

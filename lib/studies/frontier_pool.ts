@@ -8,6 +8,7 @@
 import { currentBackend, initBackend } from "../backend/backend.ts";
 import { resultKey } from "../training/results.ts";
 import { formatDuration } from "../common/format.ts";
+import { readSetting, SETTINGS } from "../common/settings.ts";
 import { type FrontierJob, stageDir, storedJobResult } from "./frontier.ts";
 import { EVENT_PREFIX, type WorkerEvent } from "./frontier_worker.ts";
 
@@ -106,7 +107,7 @@ export async function runJobsInWorkers(
       for (const state of states) {
         if (running.size >= workers) break;
         if (state.status !== "queued" || (notBefore.get(state) ?? 0) > now) continue;
-        const child = spawnWorker(state.job);
+        const child = spawnWorker(state.job, workerBlasThreads(workers));
         state.status = "running";
         state.locked = false;
         running.set(state, {
@@ -198,7 +199,16 @@ function finish(
   state.testAccuracy = last.testAccuracy;
 }
 
-function spawnWorker(job: FrontierJob): Deno.ChildProcess {
+/**
+ * BLAS threads per worker: the cores shared out among the workers (at least one each), so two
+ * workers on two cores do not run four threads; `SIZEWISE_BLAS_THREADS`, where set, wins.
+ */
+export function workerBlasThreads(workers: number, cores = defaultWorkers()): number {
+  const set = readSetting("blasThreads");
+  return set === undefined ? Math.max(1, Math.floor(cores / workers)) : Number(set);
+}
+
+function spawnWorker(job: FrontierJob, blasThreads: number): Deno.ChildProcess {
   const script = new URL("./frontier_worker.ts", import.meta.url).pathname;
   const config = new URL("../../deno.json", import.meta.url).pathname;
   return new Deno.Command(Deno.execPath(), {
@@ -215,6 +225,7 @@ function spawnWorker(job: FrontierJob): Deno.ChildProcess {
       script,
       JSON.stringify(job),
     ],
+    env: { [SETTINGS.blasThreads]: String(blasThreads) },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
