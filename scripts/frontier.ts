@@ -5,7 +5,13 @@
  * sweep instead. Run `deno task frontier -- --help` for the options.
  */
 import { parseArgs } from "node:util";
-import { clearProgressLine, runMain, scriptArgs, showProgressLine } from "./common/cli.ts";
+import {
+  clearProgressLine,
+  runMain,
+  scriptArgs,
+  showProgressLine,
+  takeOverStops,
+} from "./common/cli.ts";
 import { checkBackendName, initBackend } from "../lib/backend/backend.ts";
 import { PRESET_NAMES, studySettings } from "../lib/training/presets.ts";
 import { FRONTIER_DIR, frontierBudget, frontierSpaceFor } from "../lib/studies/frontier.ts";
@@ -46,7 +52,7 @@ Stop it at any time (Ctrl-C) and run the same command again: finished runs are r
 unfinished ones resume from their last completed epoch. Two runs may share a results folder:
 each run is locked while one process trains it.`;
 
-async function main(): Promise<void> {
+async function main(): Promise<void | number> {
   const { values } = parseArgs({
     args: scriptArgs(),
     options: {
@@ -82,13 +88,22 @@ async function main(): Promise<void> {
       }, test ${formatCount(budget.testSize)}) for ${budget.numEpochs} epochs at batch ` +
       `${budget.batchSize}, learning rate ${budget.learningRate}.`,
   );
+  // The stop is handled here, not by runMain's exit: the pool must kill its workers and free
+  // their locks first, or they train on, orphaned (pkill, a CI timeout: signals to this
+  // process alone).
   const controller = new AbortController();
-  const stop = () => {
-    clearProgressLine();
-    console.log("Stopping: the workers' last completed epochs are kept.");
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", stop);
+  let stoppedBy: Deno.Signal | undefined;
+  takeOverStops();
+  const stops = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const stop = () => {
+      clearProgressLine();
+      console.log(`${signal}: stopping the workers; their last completed epochs are kept.`);
+      stoppedBy = signal;
+      controller.abort();
+    };
+    Deno.addSignalListener(signal, stop);
+    return [signal, stop] as const;
+  });
   const reported = new Set<JobState>();
   const onProgress = (progress: PoolProgress, phase: string) => {
     for (const state of progress.jobs) {
@@ -153,8 +168,12 @@ async function main(): Promise<void> {
         );
       }
     }
+  } catch (error) {
+    if (stoppedBy === undefined) throw error;
+    console.error(`${stoppedBy}: stopped; run the same command to resume.`);
+    return stoppedBy === "SIGINT" ? 130 : 143;
   } finally {
-    Deno.removeSignalListener("SIGINT", stop);
+    for (const [signal, stop] of stops) Deno.removeSignalListener(signal, stop);
   }
 }
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { runScript } from "./cli_run.ts";
+import { runScript, scriptCommand } from "./cli_run.ts";
 
 Deno.test("search --space frontier-smoke runs the frontier in 2 workers, the sweep, then reads both back", async () => {
   const dir = await Deno.makeTempDir({ prefix: "frontier-cli-" });
@@ -37,3 +37,40 @@ Deno.test("frontier options are checked before any work starts", async () => {
     assertMatch(stderr, message);
   }
 });
+
+Deno.test("a stop of the frontier process alone (SIGTERM, SIGINT) kills its workers, frees their locks and exits non-zero", async () => {
+  for (const [signal, exitCode] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+    const dir = await Deno.makeTempDir({ prefix: "frontier-stop-" });
+    try {
+      const args = ["--", "--space", "frontier-smoke", "--preset", "smoke", "--results-dir", dir];
+      const child = scriptCommand("frontier.ts", [...args, "--workers", "2"]).spawn();
+      // Wait until both workers are training (each holds a lock), then stop the parent only.
+      const locks = `${dir}/candidates/locks`;
+      while ((await listNames(locks)).length < 2) await delay(50);
+      child.kill(signal);
+      const [status, stderr] = await Promise.all([
+        child.status,
+        new Response(child.stderr).text(),
+        child.stdout.cancel(),
+      ]);
+      assertEquals(status.code, exitCode, stderr);
+      assertMatch(stderr, new RegExp(`${signal}: stopped; run the same command to resume`));
+      assertEquals(await listNames(locks), [], "the workers' locks are freed");
+      const workers = await new Deno.Command("pgrep", { args: ["-f", dir] }).output();
+      assertEquals(new TextDecoder().decode(workers.stdout), "", "no worker trains on");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+async function listNames(dir: string): Promise<string[]> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -88,10 +88,21 @@ export function stopMessage(signal: Deno.Signal): string {
   return run ? `${signal}: ${describeStop(run)}` : `${signal}: stopped`;
 }
 
+let stopsTakenOver = false;
+
+/**
+ * For a script that must stop its own child processes before it exits (the frontier's
+ * workers): runMain's handlers then leave SIGINT and SIGTERM to the script's listeners.
+ */
+export function takeOverStops(): void {
+  stopsTakenOver = true;
+}
+
 function handleStops(): () => void {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((signal) => {
     const handler = () => {
+      if (stopsTakenOver) return;
       clearProgressLine();
       console.error(`\n${stopMessage(signal)}`);
       Deno.exit(signal === "SIGINT" ? 130 : 143);
