@@ -59,7 +59,7 @@ pooling, dense 10) trains with the same budget and seed; results are stored per 
 Stop it at any time (Ctrl-C) and run the same command again: finished candidates are read
 back and an unfinished one resumes from its last completed epoch.`;
 
-async function main(): Promise<void> {
+async function main(): Promise<void | number> {
   // A frontier space is the frontier's task, with its own options (--workers, --sweep).
   const frontierSpace = spaceArgument(scriptArgs());
   if (frontierSpace !== undefined && isFrontierSpace(frontierSpace)) return await frontierMain();
