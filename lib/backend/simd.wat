@@ -1,0 +1,235 @@
+;; The elementwise loops of the wasm path in 128-bit wasm SIMD, 4 floats at a time, over
+;; tf.js-wasm's own memory (imported), so they read and write tensors where they lie. V8 does
+;; not vectorise the same loops in JS. Addresses are byte offsets into that memory; counts are
+;; floats. Each loop handles the last n % 4 floats one at a time, with the same operations.
+;; Built into simd_binary.ts by `deno task build-simd`; simd.ts loads it.
+(module
+  (import "env" "memory" (memory 0))
+
+  ;; tf.js's momentum step, rounding each operation to float32 as tf.js does:
+  ;; a' = a * m + g; x' = c * (g + a' * m) + x (c = -learning rate).
+  (func (export "momentumNesterov")
+    (param $x i32) (param $a i32) (param $g i32) (param $xOut i32) (param $aOut i32)
+    (param $n i32) (param $m f32) (param $c f32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32)
+    (local $mv v128) (local $cv v128) (local $gv v128) (local $acc v128)
+    (local $gs f32) (local $accs f32)
+    (local.set $mv (f32x4.splat (local.get $m)))
+    (local.set $cv (f32x4.splat (local.get $c)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $acc (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i))) (local.get $mv))
+        (local.get $gv)))
+      (v128.store (i32.add (local.get $aOut) (local.get $i)) (local.get $acc))
+      (v128.store (i32.add (local.get $xOut) (local.get $i))
+        (f32x4.add
+          (f32x4.mul (local.get $cv)
+            (f32x4.add (local.get $gv) (f32x4.mul (local.get $acc) (local.get $mv))))
+          (v128.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $accs (f32.add
+        (f32.mul (f32.load (i32.add (local.get $a) (local.get $i))) (local.get $m))
+        (local.get $gs)))
+      (f32.store (i32.add (local.get $aOut) (local.get $i)) (local.get $accs))
+      (f32.store (i32.add (local.get $xOut) (local.get $i))
+        (f32.add
+          (f32.mul (local.get $c)
+            (f32.add (local.get $gs) (f32.mul (local.get $accs) (local.get $m))))
+          (f32.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; Plain momentum: a' = a * m + g; x' = c * a' + x.
+  (func (export "momentumPlain")
+    (param $x i32) (param $a i32) (param $g i32) (param $xOut i32) (param $aOut i32)
+    (param $n i32) (param $m f32) (param $c f32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32)
+    (local $mv v128) (local $cv v128) (local $acc v128) (local $accs f32)
+    (local.set $mv (f32x4.splat (local.get $m)))
+    (local.set $cv (f32x4.splat (local.get $c)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $acc (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i))) (local.get $mv))
+        (v128.load (i32.add (local.get $g) (local.get $i)))))
+      (v128.store (i32.add (local.get $aOut) (local.get $i)) (local.get $acc))
+      (v128.store (i32.add (local.get $xOut) (local.get $i))
+        (f32x4.add (f32x4.mul (local.get $cv) (local.get $acc))
+          (v128.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $accs (f32.add
+        (f32.mul (f32.load (i32.add (local.get $a) (local.get $i))) (local.get $m))
+        (f32.load (i32.add (local.get $g) (local.get $i)))))
+      (f32.store (i32.add (local.get $aOut) (local.get $i)) (local.get $accs))
+      (f32.store (i32.add (local.get $xOut) (local.get $i))
+        (f32.add (f32.mul (local.get $c) (local.get $accs))
+          (f32.load (i32.add (local.get $x) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; dx = dy * step(x), as tf.js's Relu gradient: step is 1 above 0, NaN for NaN, else 0.
+  ;; A lane of all ones bits (x != x) is a NaN, so the factor is (x > 0 and 1.0) or (x != x).
+  (func (export "reluGrad") (param $dy i32) (param $x i32) (param $dx i32) (param $n i32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32) (local $xv v128) (local $xs f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $xv (v128.load (i32.add (local.get $x) (local.get $i))))
+      (v128.store (i32.add (local.get $dx) (local.get $i))
+        (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i)))
+          (v128.or
+            (v128.and (f32x4.gt (local.get $xv) (v128.const f32x4 0 0 0 0))
+              (v128.const f32x4 1 1 1 1))
+            (f32x4.ne (local.get $xv) (local.get $xv)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $xs (f32.load (i32.add (local.get $x) (local.get $i))))
+      (f32.store (i32.add (local.get $dx) (local.get $i))
+        (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i)))
+          (select (f32.const 1)
+            (select (f32.const nan) (f32.const 0) (f32.ne (local.get $xs) (local.get $xs)))
+            (f32.gt (local.get $xs) (f32.const 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; y = x * (x < 0 ? alpha : 1): LeakyRelu, a product by exactly 1 or alpha.
+  (func (export "leakyRelu") (param $x i32) (param $y i32) (param $n i32) (param $alpha f32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32) (local $xv v128) (local $xs f32)
+    (local $alphas v128)
+    (local.set $alphas (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $xv (v128.load (i32.add (local.get $x) (local.get $i))))
+      (v128.store (i32.add (local.get $y) (local.get $i))
+        (f32x4.mul (local.get $xv)
+          (v128.bitselect (local.get $alphas) (v128.const f32x4 1 1 1 1)
+            (f32x4.lt (local.get $xv) (v128.const f32x4 0 0 0 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $xs (f32.load (i32.add (local.get $x) (local.get $i))))
+      (f32.store (i32.add (local.get $y) (local.get $i))
+        (f32.mul (local.get $xs)
+          (select (local.get $alpha) (f32.const 1) (f32.lt (local.get $xs) (f32.const 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; dx = dy * (x > 0 ? 1 : alpha): LeakyRelu's gradient.
+  (func (export "leakyReluGrad")
+    (param $dy i32) (param $x i32) (param $dx i32) (param $n i32) (param $alpha f32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32) (local $alphas v128)
+    (local.set $alphas (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (v128.store (i32.add (local.get $dx) (local.get $i))
+        (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i)))
+          (v128.bitselect (v128.const f32x4 1 1 1 1) (local.get $alphas)
+            (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $i)))
+              (v128.const f32x4 0 0 0 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (f32.store (i32.add (local.get $dx) (local.get $i))
+        (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i)))
+          (select (f32.const 1) (local.get $alpha)
+            (f32.gt (f32.load (i32.add (local.get $x) (local.get $i))) (f32.const 0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; dx of a 2x2 stride-2 max pool, NHWC, channels a multiple of 4: each window's first
+  ;; maximum in row-major order gets dy (a NaN so far loses to the next pixel), the window's
+  ;; other pixels 0. Pixels outside every window (odd height or width) are not written.
+  (func (export "maxPoolGrad2x2")
+    (param $x i32) (param $dy i32) (param $dx i32)
+    (param $batch i32) (param $height i32) (param $width i32) (param $channels i32)
+    (local $pixel i32) (local $row i32) (local $b i32) (local $r i32) (local $col i32)
+    (local $ch i32) (local $at i32) (local $windowAt i32) (local $outHeight i32)
+    (local $outWidth i32) (local $best v128) (local $take v128) (local $which v128)
+    (local $v v128) (local $g v128)
+    (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
+    (local.set $row (i32.mul (local.get $width) (local.get $pixel)))
+    (local.set $outHeight (i32.shr_u (local.get $height) (i32.const 1)))
+    (local.set $outWidth (i32.shr_u (local.get $width) (i32.const 1)))
+    (block $bDone (loop $bNext
+      (br_if $bDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $r (i32.const 0))
+      (block $rDone (loop $rNext
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $outHeight)))
+        ;; the window's top-left pixel, as a byte offset into x and dx
+        (local.set $windowAt (i32.mul (local.get $row)
+          (i32.add (i32.mul (local.get $b) (local.get $height)) (i32.shl (local.get $r) (i32.const 1)))))
+        (local.set $col (i32.const 0))
+        (block $colDone (loop $colNext
+          (br_if $colDone (i32.ge_u (local.get $col) (local.get $outWidth)))
+          (local.set $ch (i32.const 0))
+          (block $chDone (loop $chNext
+            (br_if $chDone (i32.ge_u (local.get $ch) (local.get $pixel)))
+            (local.set $at (i32.add (local.get $windowAt) (local.get $ch)))
+            (local.set $best (v128.load (i32.add (local.get $x) (local.get $at))))
+            (local.set $which (v128.const i32x4 0 0 0 0))
+            ;; right
+            (local.set $v (v128.load (i32.add (local.get $x)
+              (i32.add (local.get $at) (local.get $pixel)))))
+            (local.set $take (v128.or (f32x4.gt (local.get $v) (local.get $best))
+              (f32x4.ne (local.get $best) (local.get $best))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $take)))
+            (local.set $which (v128.bitselect (v128.const i32x4 1 1 1 1) (local.get $which)
+              (local.get $take)))
+            ;; below
+            (local.set $v (v128.load (i32.add (local.get $x)
+              (i32.add (local.get $at) (local.get $row)))))
+            (local.set $take (v128.or (f32x4.gt (local.get $v) (local.get $best))
+              (f32x4.ne (local.get $best) (local.get $best))))
+            (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $take)))
+            (local.set $which (v128.bitselect (v128.const i32x4 2 2 2 2) (local.get $which)
+              (local.get $take)))
+            ;; below right
+            (local.set $v (v128.load (i32.add (local.get $x)
+              (i32.add (local.get $at) (i32.add (local.get $row) (local.get $pixel))))))
+            (local.set $take (v128.or (f32x4.gt (local.get $v) (local.get $best))
+              (f32x4.ne (local.get $best) (local.get $best))))
+            (local.set $which (v128.bitselect (v128.const i32x4 3 3 3 3) (local.get $which)
+              (local.get $take)))
+            ;; dy to the chosen pixel of each lane, 0 to the other three
+            (local.set $g (v128.load (local.get $dy)))
+            (v128.store (i32.add (local.get $dx) (local.get $at))
+              (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 0 0 0 0))))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $at) (local.get $pixel)))
+              (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 1 1 1 1))))
+            (v128.store (i32.add (local.get $dx) (i32.add (local.get $at) (local.get $row)))
+              (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 2 2 2 2))))
+            (v128.store (i32.add (local.get $dx)
+              (i32.add (local.get $at) (i32.add (local.get $row) (local.get $pixel))))
+              (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 3 3 3 3))))
+            (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+            (br $chNext)))
+          (local.set $windowAt (i32.add (local.get $windowAt) (i32.shl (local.get $pixel) (i32.const 1))))
+          (local.set $col (i32.add (local.get $col) (i32.const 1)))
+          (br $colNext)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rNext)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bNext)))))

@@ -1,0 +1,135 @@
+import * as tf from "@tensorflow/tfjs";
+import { Buffer } from "node:buffer";
+import { initBackend } from "../lib/backend/backend.ts";
+import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
+import { useNativeKernels } from "../lib/backend/native_kernels.ts";
+import { simdLoops, useSimdKernels } from "../lib/backend/simd.ts";
+import { SIMD_WASM_BASE64 } from "../lib/backend/simd_binary.ts";
+import { createRandom } from "../lib/data/random.ts";
+import { disposeOptimizer } from "../lib/training/train.ts";
+import { assembleSimd } from "../scripts/build_simd.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+useNativeKernels(false);
+
+Deno.test("simd_binary.ts holds the module simd.wat assembles to (deno task build-simd)", async () => {
+  const assembled = await assembleSimd();
+  const committed = new Uint8Array(Buffer.from(SIMD_WASM_BASE64, "base64"));
+  assertEquals(committed.length, assembled.length, "run deno task build-simd");
+  assert(committed.every((byte, i) => byte === assembled[i]), "run deno task build-simd");
+});
+
+Deno.test("the SIMD loops load over tf.js-wasm's memory", async () => {
+  await initBackend("wasm");
+  assert(simdLoops(tf.backend() as never) !== undefined, "the SIMD module did not load");
+  useSimdKernels(false);
+  assertEquals(simdLoops(tf.backend() as never), undefined);
+  useSimdKernels(true);
+});
+
+// Values with the cases the loops branch on: exact zeros of both signs, NaN and infinities.
+function awkwardValues(length: number, seed: number): Float32Array {
+  const next = createRandom(seed);
+  const values = Float32Array.from({ length }, () => 2 * next() - 1);
+  const specials = [0, -0, NaN, Infinity, -Infinity];
+  for (let i = 0; i < Math.min(length, 50); i += 7) values[i] = specials[(i / 7) % 5];
+  return values;
+}
+
+// Runs `compute` on wasm with the SIMD loops, then with the JS loops; returns both results.
+function withAndWithoutSimd(compute: () => tf.Tensor): [Float32Array, Float32Array] {
+  const results = [true, false].map((on) => {
+    useSimdKernels(on);
+    try {
+      return tf.tidy(() => compute().dataSync() as Float32Array);
+    } finally {
+      useSimdKernels(true);
+    }
+  });
+  return [results[0], results[1]];
+}
+
+// Bit for bit, NaN equal to NaN and -0 apart from 0.
+function assertSameFloats(actual: Float32Array, expected: Float32Array, label: string): void {
+  assertEquals(actual.length, expected.length, label);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      throw new Error(`${label}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+// Lengths with every remainder mod 4 (the loops' scalar tails) and one large shape.
+const SHAPES = [[1], [2, 3], [3, 5, 7], [16, 26, 26, 5], [7, 9, 1, 1]];
+
+Deno.test("Relu's and LeakyRelu's SIMD loops give the JS loops' values bit for bit, and Relu's gradient cpu's", async () => {
+  await initBackend("wasm");
+  for (const [index, shape] of SHAPES.entries()) {
+    const count = tf.util.sizeFromShape(shape);
+    const values = awkwardValues(count, index);
+    const dy = awkwardValues(count, 100 + index).reverse();
+    const both = (f: (x: tf.Tensor, dy: tf.Tensor) => tf.Tensor) =>
+      withAndWithoutSimd(() => f(tf.tensor(values, shape), tf.tensor(dy, shape)));
+    for (const alpha of [0.01, 0.2]) {
+      const [simd, js] = both((x) => tf.leakyRelu(x, alpha));
+      assertSameFloats(simd, js, `leakyRelu ${shape} alpha ${alpha}`);
+      const [simdGrad, jsGrad] = both((x, g) => tf.grad((t) => tf.leakyRelu(t, alpha))(x, g));
+      assertSameFloats(simdGrad, jsGrad, `leakyRelu's gradient ${shape} alpha ${alpha}`);
+    }
+    const reluGrad = (x: tf.Tensor, g: tf.Tensor) => tf.grad((t) => tf.relu(t))(x, g);
+    const [simd, js] = both(reluGrad);
+    assertSameFloats(simd, js, `relu's gradient ${shape}`);
+    await initBackend("cpu");
+    const cpu = tf.tidy(() =>
+      reluGrad(tf.tensor(values, shape), tf.tensor(dy, shape)).dataSync() as Float32Array
+    );
+    await initBackend("wasm");
+    assertSameFloats(simd, cpu, `relu's gradient ${shape} against cpu`);
+  }
+});
+
+Deno.test("the 2x2 max pool gradient's SIMD loop gives the JS loop's values bit for bit", async () => {
+  await initBackend("wasm");
+  // Channels a multiple of 4 take the SIMD loop; odd sizes leave a row and column no window
+  // covers; ties (rounded values) go to the first maximum, a NaN loses to the next pixel.
+  for (const shape of [[2, 4, 4, 4], [3, 9, 7, 8], [16, 24, 24, 64], [1, 2, 2, 12]]) {
+    const count = tf.util.sizeFromShape(shape);
+    const values = awkwardValues(count, shape[3]).map((v, i) => (i % 3 ? Math.round(v * 2) : v));
+    const dy = awkwardValues(count / 4, 7);
+    const outShape = [shape[0], shape[1] >> 1, shape[2] >> 1, shape[3]];
+    const [simd, js] = withAndWithoutSimd(() => {
+      const x = tf.tensor4d(values, shape as [number, number, number, number]);
+      const weights = tf.tensor(dy.subarray(0, tf.util.sizeFromShape(outShape)), outShape);
+      return tf.grad((t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"), weights)))(
+        x,
+      );
+    });
+    assertSameFloats(simd, js, `maxPool gradient ${shape}`);
+  }
+});
+
+Deno.test("the momentum step's SIMD loop gives tf.js's own update bit for bit", async () => {
+  await initBackend("wasm");
+  for (const nesterov of [true, false]) {
+    for (const shape of [[5], [3, 3, 1, 7], [784, 16]]) {
+      const steps = (optimizer: tf.MomentumOptimizer) => {
+        const next = createRandom(shape.length);
+        const random = () =>
+          tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, next), shape);
+        const variable = tf.variable(random());
+        for (let step = 0; step < 3; step++) {
+          const gradient = random();
+          optimizer.applyGradients([{ name: variable.name, tensor: gradient }]);
+          gradient.dispose();
+        }
+        const values = variable.dataSync() as Float32Array;
+        variable.dispose();
+        disposeOptimizer(optimizer);
+        return values;
+      };
+      const expected = steps(tf.train.momentum(0.05, 0.9, nesterov));
+      const actual = steps(new FusedMomentumOptimizer(0.05, 0.9, nesterov));
+      assertSameFloats(actual, expected, `nesterov ${nesterov}, ${shape}`);
+    }
+  }
+});
