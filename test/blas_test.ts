@@ -4,6 +4,7 @@ import {
   blasMissingMessage,
   defaultBlasThreads,
   loadBlas,
+  oneDnnCandidates,
   openBlasCoreFor,
   threadsForProduct,
 } from "../lib/backend/blas.ts";
@@ -30,6 +31,69 @@ interface ChildResult {
 Deno.test("blasCandidates() looks for OpenBLAS on Linux and Accelerate on macOS", () => {
   assertEquals(blasCandidates("linux")[0], "libopenblas.so.0");
   assertMatch(blasCandidates("darwin")[0], /Accelerate\.framework/);
+});
+
+Deno.test("oneDnnCandidates() looks for Debian's oneDNN on Linux only", () => {
+  assertEquals(oneDnnCandidates("linux")[0], "libdnnl.so.2");
+  assertEquals(oneDnnCandidates("darwin"), []);
+});
+
+// A product of m x k by k x n in plain JS, for the libraries to match.
+function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number): number[] {
+  return Array.from({ length: m * n }, (_, at) => {
+    const [i, j] = [Math.floor(at / n), at % n];
+    let sum = 0;
+    for (let r = 0; r < k; r++) sum += a[i * k + r] * b[r * n + j];
+    return sum;
+  });
+}
+
+const oneDnnFound = oneDnnCandidates().some((path) => {
+  try {
+    Deno.dlopen(path, {}).close();
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name:
+    "With oneDNN beside OpenBLAS, the path names both and products either side of the 1 MMAC split are right",
+  ignore: ignore || !oneDnnFound,
+  fn: () => {
+    assertMatch(blas!.path, /libopenblas\.so\.0 \+ libdnnl\.so\.2/);
+    const memory = new WebAssembly.Memory({ initial: 64 });
+    const heap = new Float32Array(memory.buffer);
+    // [m, n, k]: 0.1 and 1.2 million multiply-adds, either side of the split.
+    for (const [m, n, k] of [[20, 50, 100], [60, 100, 200]]) {
+      const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) / 13 - 0.5);
+      const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) / 11 - 0.5);
+      heap.set(a, 0);
+      heap.set(b, m * k);
+      const base = addressOf(memory.buffer);
+      const c = m * k + k * n;
+      blas!.sgemm(false, false, m, n, k, 1, base, k, base + 4 * m * k, n, 0, base + 4 * c, n);
+      assertMaxRelativeError(
+        heap.subarray(c, c + m * n),
+        reference(a, b, m, n, k),
+        1e-5,
+        `${m}x${n}x${k}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "SIZEWISE_BLAS=libdnnl.so.2 runs the native path on oneDNN alone",
+  ignore: !oneDnnFound,
+  fn: async () => {
+    const result = await runChild({ SIZEWISE_BLAS: "libdnnl.so.2" }, true);
+    assertEquals(result.lines, []);
+    assertMatch(result.path, /^native \(libdnnl\.so\.2 oneDNN/);
+    assertEquals(result.product, [26, 30, 38, 44]);
+    assertEquals(result.nativeCalls, 1);
+  },
 });
 
 Deno.test("openBlasCoreFor() picks OpenBLAS' AVX-512 or AVX2 kernels from the CPU's flags", () => {

@@ -100,12 +100,13 @@ Deno.test("setup as root installs only what is missing, with one apt-get update 
     { args: ["update"], env },
     {
       args: ["install", "-y", "--no-install-recommends", "jupyter-nbconvert", "chromium"]
-        .concat("libopenblas0-pthread"),
+        .concat("libopenblas0-pthread", "libdnnl2"),
       env,
     },
   ]);
   assertEquals(lines, [
-    "System packages: installing jupyter-nbconvert, chromium, libopenblas0-pthread with apt-get",
+    "System packages: installing jupyter-nbconvert, chromium, libopenblas0-pthread, libdnnl2 " +
+    "with apt-get",
   ]);
   assertEquals([...machine.present].sort(), [...ALL].sort());
 });
@@ -123,7 +124,12 @@ Deno.test("setup installs nothing when everything is there, and --quiet prints n
 
 Deno.test("setup without root installs nothing and names the one apt command to run", async () => {
   // Jupyter missing: the notebooks cannot run, so setup fails, with the command.
-  const bare = fakeMachine(["jupyter-client", "python3-nbclient", "libopenblas0-pthread"]);
+  const bare = fakeMachine([
+    "jupyter-client",
+    "python3-nbclient",
+    "libopenblas0-pthread",
+    "libdnnl2",
+  ]);
   await assertRejects(
     () => ensureSystemPackages({ runner: bare.runner, isRoot: false, log: () => {} }),
     Error,
@@ -163,7 +169,8 @@ Deno.test("setup fails clearly when apt-get fails or installs nothing", async ()
     () => ensureSystemPackages({ runner: failing.runner, isRoot: true, log: () => {} }),
     Error,
     `"apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert ` +
-      `jupyter-client python3-nbclient chromium libopenblas0-pthread" failed with exit code 100`,
+      `jupyter-client python3-nbclient chromium libopenblas0-pthread libdnnl2" failed with exit ` +
+      `code 100`,
   );
   const hollow = fakeMachine(ALL.filter((name) => name !== "jupyter-notebook"));
   hollow.installDoesNothing();
@@ -267,7 +274,7 @@ Deno.test("jupyter.ts: --help lists the packages; a wrong command or option is r
   const help = await jupyterCli(["--help"]);
   assertEquals(help.code, 0, help.stderr);
   assertMatch(help.stdout, /jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient/);
-  assertMatch(help.stdout, /chromium libopenblas0-pthread/);
+  assertMatch(help.stdout, /chromium libopenblas0-pthread libdnnl2/);
   assertMatch(help.stdout, /--quiet/);
   for (
     const [args, code, message] of [

@@ -90,9 +90,17 @@ Deno.test("Relu's and LeakyRelu's SIMD loops give the JS loops' values bit for b
 
 Deno.test("the 2x2 max pool gradient's SIMD loop gives the JS loop's values bit for bit", async () => {
   await initBackend("wasm");
-  // Channels a multiple of 4 take the SIMD loop; odd sizes leave a row and column no window
-  // covers; ties (rounded values) go to the first maximum, a NaN loses to the next pixel.
-  for (const shape of [[2, 4, 4, 4], [3, 9, 7, 8], [16, 24, 24, 64], [1, 2, 2, 12]]) {
+  // 4 channels or more take the SIMD loop (10: 4, 4 and the last 4 overlapping); odd sizes
+  // leave a row and column no window covers; ties (rounded values) go to the first maximum, a
+  // NaN loses to the next pixel.
+  for (
+    const shape of [[2, 4, 4, 4], [3, 9, 7, 8], [16, 24, 24, 64], [1, 2, 2, 12], [3, 24, 24, 10], [
+      2,
+      6,
+      5,
+      5,
+    ], [2, 4, 4, 3]]
+  ) {
     const count = tf.util.sizeFromShape(shape);
     const values = awkwardValues(count, shape[3]).map((v, i) => (i % 3 ? Math.round(v * 2) : v));
     const dy = awkwardValues(count / 4, 7);

@@ -1,8 +1,10 @@
 /**
  * Finds and loads the machine's BLAS through Deno's FFI, for the native kernels
  * (native_kernels.ts): OpenBLAS on Linux (Debian: `apt-get install -y libopenblas0-pthread`),
- * Accelerate on macOS, or the library `SIZEWISE_BLAS` names; `SIZEWISE_BLAS=off` turns it off.
- * Matrices are passed as raw addresses, which may point into the wasm heap.
+ * with oneDNN's sgemm beside it for the larger products where it is installed (libdnnl2),
+ * Accelerate on macOS, or the one library `SIZEWISE_BLAS` names (a CBLAS or oneDNN);
+ * `SIZEWISE_BLAS=off` turns it off. Matrices are passed as raw addresses, which may point into
+ * the wasm heap.
  */
 import { readSetting, setSettingDefault, SETTINGS } from "../common/settings.ts";
 
@@ -75,6 +77,35 @@ const SYMBOLS = {
   openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
 
+// oneDNN's row-major sgemm (dnnl.h): transposes as 'N'/'T', sizes and strides as int64.
+const DNNL_SYMBOLS = {
+  dnnl_sgemm: {
+    parameters: [
+      "u8",
+      "u8",
+      "i64",
+      "i64",
+      "i64",
+      "f32",
+      "usize",
+      "i64",
+      "usize",
+      "i64",
+      "f32",
+      "usize",
+      "i64",
+    ],
+    result: "i32",
+  },
+} as const;
+
+// oneDNN's threads are OpenMP's (Debian builds it on libgomp).
+const OPENMP_SYMBOLS = {
+  omp_set_num_threads: { parameters: ["i32"], result: "void" },
+} as const;
+
+const [N, T] = ["N".charCodeAt(0), "T".charCodeAt(0)];
+
 const INSTALL = "install OpenBLAS (Debian/Ubuntu: apt-get install -y libopenblas0-pthread, which " +
   `"deno task setup" does as root) or set ${SETTINGS.blas} to a library with cblas_sgemm`;
 const ALLOW_FFI = "start Deno with --allow-ffi (the deno tasks do)";
@@ -92,6 +123,21 @@ export function blasCandidates(os: string = Deno.build.os): string[] {
     "libopenblas.so",
   ];
 }
+
+/** Where oneDNN is looked for beside the BLAS (Debian: libdnnl2, which PyTorch installs too). */
+export function oneDnnCandidates(os: string = Deno.build.os): string[] {
+  return os === "linux"
+    ? ["libdnnl.so.2", `/usr/lib/${Deno.build.arch}-linux-gnu/libdnnl.so.2`]
+    : [];
+}
+
+// From this many multiply-adds a product runs in oneDNN where it is there, below in the BLAS.
+// One thread, quiet 2-core machine, us, OpenBLAS / oneDNN: keras-cnn's 9216x64x32 tap
+// products 401 / 287 (and 429 / 145 on two threads, where OpenBLAS does not scale), the MLP's
+// 16x512x784 186 / 97, pytorch conv1's filter gradient 25x10x12428 175 / 107; below 1 MMAC
+// either wins by a few us (small-net 12486x5x9 29 / 44, 5x5x10816 37 / 19), and a step of
+// Small Net ran 3.0 ms on OpenBLAS, 3.8 on oneDNN alone.
+const ONEDNN_FROM_MACS = 1e6;
 
 /**
  * Loads the BLAS once (later calls return the same answer): `SIZEWISE_BLAS`'s library, else
@@ -209,25 +255,115 @@ function findBlas(): BlasLookup {
   if (!ffiAllowed()) {
     return { reason: "Deno runs without --allow-ffi", forcedOff: false, fix: ALLOW_FFI };
   }
-  const candidates = setting === undefined ? blasCandidates() : [setting];
+  const threads = defaultBlasThreads(); // a bad setting is an error, whatever loads
   chooseOpenBlasCore();
   const failures: string[] = [];
-  for (const path of candidates) {
-    try {
-      const library = Deno.dlopen(path, SYMBOLS);
-      const blas = wrap(path, library);
-      blas.setThreads(defaultBlasThreads());
-      return { blas };
-    } catch (error) {
-      if (error instanceof Error && error.message.includes(SETTINGS.blasThreads)) throw error;
-      const message = firstLine(error);
-      failures.push(message.startsWith(path) ? message : `${path}: ${message}`);
+  const first = (paths: string[]) => {
+    for (const path of paths) {
+      try {
+        return openBlas(path);
+      } catch (error) {
+        const message = firstLine(error);
+        failures.push(message.startsWith(path) ? message : `${path}: ${message}`);
+      }
     }
+  };
+  // SIZEWISE_BLAS names one library; otherwise the BLAS, with oneDNN beside it where found.
+  const blas = first(setting === undefined ? blasCandidates() : [setting]);
+  const oneDnn = setting === undefined ? first(oneDnnCandidates()) : undefined;
+  const chosen = blas && oneDnn ? splitBySize(blas, oneDnn) : blas ?? oneDnn;
+  if (chosen === undefined) {
+    const where = setting === undefined
+      ? "no BLAS library found"
+      : `${SETTINGS.blas}=${setting} did not load`;
+    return { reason: `${where}: ${failures.join("; ")}`, forcedOff: false, fix: INSTALL };
   }
-  const where = setting === undefined
-    ? "no BLAS library found"
-    : `${SETTINGS.blas}=${setting} did not load`;
-  return { reason: `${where}: ${failures.join("; ")}`, forcedOff: false, fix: INSTALL };
+  chosen.setThreads(threads);
+  return { blas: chosen };
+}
+
+// Products of at least ONEDNN_FROM_MACS multiply-adds run in `large`, the others in `small`.
+function splitBySize(small: Blas, large: Blas): Blas {
+  const blas: Blas = {
+    path: `${small.path} + ${large.path}`,
+    threads: undefined,
+    activeThreads: undefined,
+    core: [small.core, large.core].filter((core) => core !== undefined).join(" + "),
+    sgemm(transA, transB, m, n, k, ...rest) {
+      const library = m * n * k < ONEDNN_FROM_MACS ? small : large;
+      library.sgemm(transA, transB, m, n, k, ...rest);
+      blas.activeThreads = library.activeThreads;
+    },
+    setThreads(count) {
+      const set = [small.setThreads(count), large.setThreads(count)].some(Boolean);
+      if (set) blas.threads = blas.activeThreads = count;
+      return set;
+    },
+  };
+  return blas;
+}
+
+// A CBLAS library (OpenBLAS, Accelerate, ...), or else oneDNN, at `path`.
+function openBlas(path: string): Blas {
+  let library: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    library = Deno.dlopen(path, SYMBOLS);
+  } catch (error) {
+    if (!/dnnl/i.test(path)) throw error;
+    return wrapDnnl(path, Deno.dlopen(path, DNNL_SYMBOLS));
+  }
+  return wrap(path, library);
+}
+
+function wrapDnnl(path: string, library: Deno.DynamicLibrary<typeof DNNL_SYMBOLS>): Blas {
+  const dnnlSgemm = library.symbols.dnnl_sgemm as unknown as (...args: number[]) => number;
+  let openmp: Deno.DynamicLibrary<typeof OPENMP_SYMBOLS> | undefined;
+  try {
+    openmp = Deno.dlopen("libgomp.so.1", OPENMP_SYMBOLS);
+  } catch {
+    // no thread control: oneDNN uses OpenMP's default, every core
+  }
+  const blas: Blas = {
+    path,
+    threads: undefined,
+    activeThreads: undefined,
+    core: "oneDNN",
+    sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      if (blas.threads !== undefined && openmp !== undefined) {
+        const wanted = threadsForProduct(m * n * k, blas.threads);
+        if (wanted !== blas.activeThreads) {
+          openmp.symbols.omp_set_num_threads(wanted);
+          blas.activeThreads = wanted;
+        }
+      }
+      const status = dnnlSgemm(
+        transA ? T : N,
+        transB ? T : N,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+      );
+      if (status !== 0) {
+        throw new Error(`dnnl_sgemm failed (status ${status}) for ${m}x${n}x${k}`);
+      }
+    },
+    setThreads(count) {
+      if (openmp === undefined) return false;
+      openmp.symbols.omp_set_num_threads(count);
+      blas.threads = count;
+      blas.activeThreads = count;
+      return true;
+    },
+  };
+  return blas;
 }
 
 function wrap(path: string, library: Deno.DynamicLibrary<typeof SYMBOLS>): Blas {

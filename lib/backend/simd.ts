@@ -36,7 +36,7 @@ export interface SimdLoops {
   reluGrad(dy: number, x: number, dx: number, n: number): void;
   leakyRelu(x: number, y: number, n: number, alpha: number): void;
   leakyReluGrad(dy: number, x: number, dx: number, n: number, alpha: number): void;
-  /** Channels must be a multiple of 4. */
+  /** At least 4 channels. */
   maxPoolGrad2x2(
     x: number,
     dy: number,

@@ -158,16 +158,18 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $tail))))
 
-  ;; dx of a 2x2 stride-2 max pool, NHWC, channels a multiple of 4: each window's first
-  ;; maximum in row-major order gets dy (a NaN so far loses to the next pixel), the window's
-  ;; other pixels 0. Pixels outside every window (odd height or width) are not written.
+  ;; dx of a 2x2 stride-2 max pool, NHWC, at least 4 channels: each window's first maximum in
+  ;; row-major order gets dy (a NaN so far loses to the next pixel), the window's other pixels
+  ;; 0. Channels go 4 at a time, the last 4 ending at the last channel (where the count is not
+  ;; a multiple of 4 they overlap the previous 4, which writes the same values again). Pixels
+  ;; outside every window (odd height or width) are not written.
   (func (export "maxPoolGrad2x2")
     (param $x i32) (param $dy i32) (param $dx i32)
     (param $batch i32) (param $height i32) (param $width i32) (param $channels i32)
     (local $pixel i32) (local $row i32) (local $b i32) (local $r i32) (local $col i32)
     (local $ch i32) (local $at i32) (local $windowAt i32) (local $outHeight i32)
     (local $outWidth i32) (local $best v128) (local $take v128) (local $which v128)
-    (local $v v128) (local $g v128)
+    (local $v v128) (local $g v128) (local $offset i32)
     (local.set $pixel (i32.shl (local.get $channels) (i32.const 2)))
     (local.set $row (i32.mul (local.get $width) (local.get $pixel)))
     (local.set $outHeight (i32.shr_u (local.get $height) (i32.const 1)))
@@ -186,7 +188,11 @@
           (local.set $ch (i32.const 0))
           (block $chDone (loop $chNext
             (br_if $chDone (i32.ge_u (local.get $ch) (local.get $pixel)))
-            (local.set $at (i32.add (local.get $windowAt) (local.get $ch)))
+            ;; the channel offset in bytes: ch, or the last 4 channels' where ch runs past them
+            (local.set $offset (select (local.get $ch)
+              (i32.sub (local.get $pixel) (i32.const 16))
+              (i32.le_u (local.get $ch) (i32.sub (local.get $pixel) (i32.const 16)))))
+            (local.set $at (i32.add (local.get $windowAt) (local.get $offset)))
             (local.set $best (v128.load (i32.add (local.get $x) (local.get $at))))
             (local.set $which (v128.const i32x4 0 0 0 0))
             ;; right
@@ -213,7 +219,7 @@
             (local.set $which (v128.bitselect (v128.const i32x4 3 3 3 3) (local.get $which)
               (local.get $take)))
             ;; dy to the chosen pixel of each lane, 0 to the other three
-            (local.set $g (v128.load (local.get $dy)))
+            (local.set $g (v128.load (i32.add (local.get $dy) (local.get $offset))))
             (v128.store (i32.add (local.get $dx) (local.get $at))
               (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 0 0 0 0))))
             (v128.store (i32.add (local.get $dx) (i32.add (local.get $at) (local.get $pixel)))
@@ -223,9 +229,9 @@
             (v128.store (i32.add (local.get $dx)
               (i32.add (local.get $at) (i32.add (local.get $row) (local.get $pixel))))
               (v128.and (local.get $g) (i32x4.eq (local.get $which) (v128.const i32x4 3 3 3 3))))
-            (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
             (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
             (br $chNext)))
+          (local.set $dy (i32.add (local.get $dy) (local.get $pixel)))
           (local.set $windowAt (i32.add (local.get $windowAt) (i32.shl (local.get $pixel) (i32.const 1))))
           (local.set $col (i32.add (local.get $col) (i32.const 1)))
           (br $colNext)))

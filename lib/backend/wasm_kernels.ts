@@ -581,7 +581,7 @@ function maxPoolGrad({ inputs, attrs, backend }: MaxPoolGradArgs): tf.TensorInfo
   const dx = heapView(backend, out);
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
   if (isPool2x2(info) && outHeight === inHeight >> 1 && outWidth === inWidth >> 1) {
-    const simd = channels % 4 === 0 ? simdLoops(backend) : undefined;
+    const simd = channels >= 4 ? simdLoops(backend) : undefined;
     if (simd === undefined) {
       maxPoolGrad2x2(x, dys, dx, input.shape);
       return out;

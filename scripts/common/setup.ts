@@ -74,6 +74,12 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
     // Debian's package; where there is no dpkg the check is left out (see missingPackages).
     probes: [["dpkg-query", "-W", "-f=${Status}", "libopenblas0-pthread"]],
   },
+  {
+    name: "libdnnl2",
+    neededBy: "oneDNN's sgemm for the native path's larger products",
+    required: false,
+    probes: [["dpkg-query", "-W", "-f=${Status}", "libdnnl2"]],
+  },
 ];
 
 /** How setup runs; every field has the real default. */
