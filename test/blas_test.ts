@@ -6,6 +6,7 @@ import {
   loadBlas,
   oneDnnCandidates,
   openBlasCoreFor,
+  suitsOneDnn,
   threadsForProduct,
 } from "../lib/backend/blas.ts";
 import { SETTINGS } from "../lib/common/settings.ts";
@@ -36,6 +37,14 @@ Deno.test("blasCandidates() looks for OpenBLAS on Linux and Accelerate on macOS"
 Deno.test("oneDnnCandidates() looks for Debian's oneDNN on Linux only", () => {
   assertEquals(oneDnnCandidates("linux")[0], "libdnnl.so.2");
   assertEquals(oneDnnCandidates("darwin"), []);
+});
+
+Deno.test("suitsOneDnn() takes products from 1 MMAC and long thin ones to oneDNN", () => {
+  assert(suitsOneDnn(16, 512, 784)); // the MLP's first layer
+  assert(suitsOneDnn(5, 8, 10762)); // small-net's filter gradient tap
+  assert(!suitsOneDnn(5, 1, 10816)); // a bias gradient: one column
+  assert(!suitsOneDnn(12486, 5, 9)); // small-net's conv1 as one product
+  assert(!suitsOneDnn(16, 50, 320)); // pytorch's fc_1
 });
 
 // A product of m x k by k x n in plain JS, for the libraries to match.

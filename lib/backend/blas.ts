@@ -131,13 +131,21 @@ export function oneDnnCandidates(os: string = Deno.build.os): string[] {
     : [];
 }
 
-// From this many multiply-adds a product runs in oneDNN where it is there, below in the BLAS.
-// One thread, quiet 2-core machine, us, OpenBLAS / oneDNN: keras-cnn's 9216x64x32 tap
+// Which products run in oneDNN where it is there: from 1 MMAC, and the long thin ones (inner
+// size from 4,096, more than one column: filter gradients over a whole batch); the rest in the
+// BLAS. One thread, quiet 2-core machine, us, OpenBLAS / oneDNN: keras-cnn's 9216x64x32 tap
 // products 401 / 287 (and 429 / 145 on two threads, where OpenBLAS does not scale), the MLP's
-// 16x512x784 186 / 97, pytorch conv1's filter gradient 25x10x12428 175 / 107; below 1 MMAC
-// either wins by a few us (small-net 12486x5x9 29 / 44, 5x5x10816 37 / 19), and a step of
-// Small Net ran 3.0 ms on OpenBLAS, 3.8 on oneDNN alone.
+// 16x512x784 186 / 97, pytorch conv1's filter gradient 25x10x12428 175 / 107, small-net's
+// 5x8x10762 35 / 19 and 5x5x10816 37 / 19; OpenBLAS wins the other small ones by a few us
+// (12486x5x9 29 / 44, 5x1x10816 17 / 32, 8x1x576 1.2 / 2.2), and a step of Small Net ran
+// 3.0 ms on OpenBLAS, 3.8 on oneDNN alone.
 const ONEDNN_FROM_MACS = 1e6;
+const ONEDNN_FROM_DEPTH = 4096;
+
+/** True for the products `splitBySize` hands to oneDNN. */
+export function suitsOneDnn(m: number, n: number, k: number): boolean {
+  return m * n * k >= ONEDNN_FROM_MACS || (k >= ONEDNN_FROM_DEPTH && n > 1);
+}
 
 /**
  * Loads the BLAS once (later calls return the same answer): `SIZEWISE_BLAS`'s library, else
@@ -282,7 +290,7 @@ function findBlas(): BlasLookup {
   return { blas: chosen };
 }
 
-// Products of at least ONEDNN_FROM_MACS multiply-adds run in `large`, the others in `small`.
+// The products `suitsOneDnn` picks run in `large` (oneDNN), the others in `small`.
 function splitBySize(small: Blas, large: Blas): Blas {
   const blas: Blas = {
     path: `${small.path} + ${large.path}`,
@@ -290,7 +298,7 @@ function splitBySize(small: Blas, large: Blas): Blas {
     activeThreads: undefined,
     core: [small.core, large.core].filter((core) => core !== undefined).join(" + "),
     sgemm(transA, transB, m, n, k, ...rest) {
-      const library = m * n * k < ONEDNN_FROM_MACS ? small : large;
+      const library = suitsOneDnn(m, n, k) ? large : small;
       library.sgemm(transA, transB, m, n, k, ...rest);
       blas.activeThreads = library.activeThreads;
     },

@@ -40,7 +40,7 @@ interface BinaryArgs {
 
 interface TileArgs {
   inputs: { x: tf.TensorInfo };
-  backend: tf.KernelBackend;
+  backend: BackendWasm;
   attrs: tf.TileAttrs;
 }
 
@@ -632,15 +632,17 @@ function maxPoolGrad({ inputs, attrs, backend }: MaxPoolGradArgs): tf.TensorInfo
 
 // wasm's Tile copies element by element (2.7 ms to tile [1, 1, 1, 5] to [16, 26, 26, 5], which
 // batch norm's gradient does); copying whole blocks in JS takes ~0.1 ms.
-function tile({ inputs, attrs, backend }: TileArgs): tf.Tensor | tf.TensorInfo {
+function tile({ inputs, attrs, backend }: TileArgs): tf.TensorInfo {
   const { x } = inputs;
   if (x.dtype === "string" || x.dtype === "complex64") {
     return runBuiltin("Tile", { inputs, attrs, backend });
   }
   const shape = x.shape;
   const outShape = shape.map((size, axis) => size * attrs.reps[axis]);
-  const values = backend.readSync(x.dataId) as Float32Array | Int32Array | Uint8Array;
-  const out = new (values.constructor as Float32ArrayConstructor)(tf.util.sizeFromShape(outShape));
+  // Built where the result lies, in the wasm heap (views taken after the allocation).
+  const result = backend.makeOutput(outShape, x.dtype);
+  const values = backend.typedArrayFromHeap(x) as Float32Array | Int32Array | Uint8Array;
+  const out = backend.typedArrayFromHeap(result) as typeof values;
   const inStrides = tf.util.computeStrides(shape);
   const outStrides = tf.util.computeStrides(outShape);
   // Writes x's block at `axis` (one copy per index), then repeats it reps[axis] times.
@@ -661,7 +663,7 @@ function tile({ inputs, attrs, backend }: TileArgs): tf.Tensor | tf.TensorInfo {
     }
   };
   if (out.length > 0) fill(0, 0, 0);
-  return tf.tensor(out, outShape, x.dtype);
+  return result;
 }
 
 // wasm's Multiply and RealDiv run ~5x slower when one operand is a per-channel vector whose
