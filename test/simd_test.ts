@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Buffer } from "node:buffer";
 import { initBackend } from "../lib/backend/backend.ts";
 import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
-import { useNativeKernels } from "../lib/backend/native_kernels.ts";
+import { nativeKernelCalls, useNativeKernels } from "../lib/backend/native_kernels.ts";
+import { loadBlas } from "../lib/backend/blas.ts";
 import { simdLoops, useSimdKernels } from "../lib/backend/simd.ts";
 import { SIMD_WASM_BASE64 } from "../lib/backend/simd_binary.ts";
 import { createRandom } from "../lib/data/random.ts";
@@ -140,4 +141,35 @@ Deno.test("the momentum step's SIMD loop gives tf.js's own update bit for bit", 
       assertSameFloats(actual, expected, `nesterov ${nesterov}, ${shape}`);
     }
   }
+});
+
+Deno.test({
+  name:
+    "the native products' fused Relu and LeakyRelu in SIMD give the JS loops' values bit for bit",
+  ignore: loadBlas().blas === undefined,
+  fn: async () => {
+    await initBackend("wasm");
+    useNativeKernels(true);
+    try {
+      // 7 x 9 outputs: 63 values, the last 3 in the scalar tail; exact zeros, NaN, infinities.
+      const a = tf.tensor2d(awkwardValues(7 * 5, 1), [7, 5]);
+      const b = tf.tensor2d(awkwardValues(5 * 9, 2).map((v) => (Number.isFinite(v) ? v : 1)), [
+        5,
+        9,
+      ]);
+      const bias = tf.tensor1d(awkwardValues(9, 3));
+      const calls = nativeKernelCalls();
+      for (const activation of ["relu", "leakyrelu"] as const) {
+        const [simd, js] = withAndWithoutSimd(() =>
+          tf.fused.matMul({ a, b, bias, activation, leakyreluAlpha: 0.1 })
+        );
+        assertSameFloats(simd, js, activation);
+        assert(simd.some((v) => Number.isNaN(v)), "NaN reaches the activation");
+      }
+      assert(nativeKernelCalls() > calls, "the native product ran");
+      tf.dispose([a, b, bias]);
+    } finally {
+      useNativeKernels(false);
+    }
+  },
 });

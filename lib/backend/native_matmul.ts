@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { addressOf, type Blas } from "./blas.ts";
+import { simdLoops } from "./simd.ts";
 
 /** Arguments every kernel function gets. */
 export interface KernelArgs<Attrs = tf.NamedAttrMap> {
@@ -84,6 +85,11 @@ export function applyActivation(
   length: number,
   attrs: { activation?: string; leakyreluAlpha?: number },
 ): void {
+  const simd = simdLoops(backend);
+  if (simd !== undefined && attrs.activation === "relu") return simd.relu(at * 4, at * 4, length);
+  if (simd !== undefined && attrs.activation === "leakyrelu") {
+    return simd.leakyRelu(at * 4, at * 4, length, Math.fround(attrs.leakyreluAlpha ?? 0.2));
+  }
   const heap = wasmHeap(backend);
   const end = at + length;
   if (attrs.activation === "relu") {

@@ -1,6 +1,6 @@
 /**
  * The wasm SIMD loops of simd.wat, instantiated over tf.js-wasm's own memory, so they read and
- * write tensors where they lie: the momentum step, Relu's and LeakyRelu's gradients, LeakyRelu,
+ * write tensors where they lie: the momentum step, Relu and LeakyRelu and their gradients,
  * and a 2x2 max pool's gradient. V8 runs the same loops in JS one float at a time; these take 4
  * (keras-cnn's momentum step, 1.2M weights: ~2.5 -> ~0.9 ms). Where the module cannot load
  * (a tf.js build without the memory export) or `useSimdKernels(false)` was called, callers run
@@ -33,7 +33,10 @@ export interface SimdLoops {
     momentum: number,
     c: number,
   ): void;
+  /** In place where y is x. */
+  relu(x: number, y: number, n: number): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
+  /** In place where y is x. */
   leakyRelu(x: number, y: number, n: number, alpha: number): void;
   leakyReluGrad(dy: number, x: number, dx: number, n: number, alpha: number): void;
   /** At least 4 channels. */

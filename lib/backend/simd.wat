@@ -108,7 +108,27 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $tail))))
 
-  ;; y = x * (x < 0 ? alpha : 1): LeakyRelu, a product by exactly 1 or alpha.
+  ;; y = x < 0 ? 0 : x: Relu as tf.js computes it (NaN and -0 pass through); y may be x.
+  (func (export "relu") (param $x i32) (param $y i32) (param $n i32)
+    (local $i i32) (local $vectorEnd i32) (local $end i32) (local $xv v128) (local $xs f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $xv (v128.load (i32.add (local.get $x) (local.get $i))))
+      (v128.store (i32.add (local.get $y) (local.get $i))
+        (v128.andnot (local.get $xv) (f32x4.lt (local.get $xv) (v128.const f32x4 0 0 0 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $xs (f32.load (i32.add (local.get $x) (local.get $i))))
+      (f32.store (i32.add (local.get $y) (local.get $i))
+        (select (f32.const 0) (local.get $xs) (f32.lt (local.get $xs) (f32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $tail))))
+
+  ;; y = x * (x < 0 ? alpha : 1): LeakyRelu, a product by exactly 1 or alpha; y may be x.
   (func (export "leakyRelu") (param $x i32) (param $y i32) (param $n i32) (param $alpha f32)
     (local $i i32) (local $vectorEnd i32) (local $end i32) (local $xv v128) (local $xs f32)
     (local $alphas v128)
