@@ -133,8 +133,8 @@ Deno.test("DepthwiseConv3x3 computes tf.depthwiseConv2d's numbers and its gradie
     layer.setWeights([filter]);
     return tf.mul(layer.apply(input) as tf.Tensor, dy);
   })([x, kernel]);
-  // The reference: tf.js' own depthwise conv and its gradients, on the cpu backend (wasm has
-  // no depthwise gradient kernels, which is why this layer exists).
+  // The reference: tf.js' own depthwise conv and its gradients, on the cpu backend (wasm's
+  // gradients are ours, lib/backend/depthwise_grad.ts).
   const values = { x: x.arraySync(), dy: dy.arraySync(), kernel: kernel.arraySync() };
   const mine = { y: y.arraySync(), dx: ours[0].arraySync(), dw: ours[1].arraySync() };
   await tf.setBackend("cpu");

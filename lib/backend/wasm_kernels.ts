@@ -16,6 +16,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { registerMomentumKernel } from "./momentum.ts";
 import { isPool2x2, maxPoolGrad2x2 } from "./max_pool_grad.ts";
 import { heapOffset, simdLoops } from "./simd.ts";
+import { DEPTHWISE_GRADIENT_KERNELS } from "./depthwise_grad.ts";
 
 type Pair = [number, number];
 type Shape4D = [number, number, number, number];
@@ -139,6 +140,9 @@ export function registerWasmKernels(): void {
       disposeFunc: builtin?.disposeFunc,
       kernelFunc: KERNEL_FUNCS[kernelName],
     });
+  }
+  for (const [kernelName, kernelFunc] of Object.entries(DEPTHWISE_GRADIENT_KERNELS)) {
+    tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
   }
   registerMeanGradient();
   registerActivationGradients();

@@ -1,7 +1,7 @@
 /**
- * A 3x3 depthwise convolution ("same" padding, stride 1, no bias) built from slices and
- * multiplies, so that it trains on every backend: tf.js' wasm backend has the forward
- * `DepthwiseConv2dNative` kernel but neither of its gradients.
+ * A 3x3 depthwise convolution ("same" padding, stride 1, no bias) as a layer of its own:
+ * `tf.depthwiseConv2d`, whose gradients the wasm backend gets from lib/backend (tf.js' wasm
+ * has the forward kernel only).
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -56,22 +56,10 @@ export class DepthwiseConv3x3 extends tf.layers.Layer {
     return inputShape;
   }
 
-  /** Sum over the nine taps of (shifted input) x (that tap's weight per channel). */
+  /** Each channel convolved with its own 3x3 filter, "same" padding, stride 1. */
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const [n, height, width, channels] = x.shape;
-      const padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-      const taps = tf.unstack(tf.reshape(this.kernel!.read(), [9, channels]));
-      const terms: tf.Tensor[] = [];
-      for (let i = 0; i < 3; i++) {
-        for (let j = 0; j < 3; j++) {
-          const shifted = tf.slice(padded, [0, i, j, 0], [n, height, width, channels]);
-          terms.push(tf.mul(shifted, taps[i * 3 + j]));
-        }
-      }
-      return tf.addN(terms);
-    });
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.depthwiseConv2d(x, this.kernel!.read() as tf.Tensor4D, 1, "same");
   }
 
   /** The layer's config, for tf.js serialization. */
