@@ -1,15 +1,21 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
-import { applyBatchNormForTraining, blasBatchNormCalls } from "../lib/backend/batch_norm.ts";
+import {
+  applyBatchNormForTraining,
+  blasBatchNormCalls,
+  simdBatchNormCalls,
+} from "../lib/backend/batch_norm.ts";
+import { useSimdKernels } from "../lib/backend/simd.ts";
 import { nativeKernelsActive, useNativeKernels } from "../lib/backend/native_kernels.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
 
-// Small Net's batch norm (PyTorch's defaults) on its input shape, and Keras' defaults on a
-// batch of 3 with a non-zero mean.
+// Small Net's batch norm (PyTorch's defaults) on its input shape, Keras' defaults on a batch
+// of 3 with a non-zero mean (7 channels: the SIMD loops' period is 28), and 16 channels.
 const CASES = [
   { shape: [16, 26, 26, 5], momentum: 0.9, epsilon: 1e-5, offset: 0 },
   { shape: [3, 4, 4, 7], momentum: 0.99, epsilon: 1e-3, offset: 2 },
+  { shape: [4, 7, 7, 16], momentum: 0.9, epsilon: 1e-5, offset: -1 },
 ];
 
 // The layer's output, the gradients of a weighted sum of it with respect to the input, gamma
@@ -83,28 +89,35 @@ for (const backend of ["wasm", "cpu"] as const) {
 }
 
 Deno.test({
-  name: "On the native path, Small Net's batch norm runs its passes in BLAS, and without it in JS",
+  name: "On wasm, batch norm runs in the SIMD loops, else in BLAS on the native path, else in JS",
   ignore: !(await initBackend("wasm").then(nativeKernelsActive)),
   fn: () => {
-    for (const native of [true, false]) {
+    const paths = [
+      { simd: true, native: true, expect: "simd" },
+      { simd: false, native: true, expect: "blas" },
+      { simd: false, native: false, expect: "js" },
+    ] as const;
+    for (const { simd, native, expect } of paths) {
+      useSimdKernels(simd);
       useNativeKernels(native);
       try {
-        const before = blasBatchNormCalls();
-        const expected = trainingStep(
-          (layer, x) => layer.apply(x, { training: true }) as tf.Tensor,
-          CASES[0],
-        );
-        const actual = trainingStep((layer, x) => applyBatchNormForTraining(layer, x)!, CASES[0]);
-        // Two normalizations: one under variableGrads, one under grad.
-        assertEquals(
-          blasBatchNormCalls() - before,
-          native ? 2 : 0,
-          `BLAS passes, native ${native}`,
-        );
-        for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
-          assertMaxRelativeError(actual[key], expected[key], 1e-5, `${key}, native ${native}`);
+        const before = { simd: simdBatchNormCalls(), blas: blasBatchNormCalls() };
+        for (const testCase of CASES) {
+          const expected = trainingStep(
+            (layer, x) => layer.apply(x, { training: true }) as tf.Tensor,
+            testCase,
+          );
+          const actual = trainingStep((layer, x) => applyBatchNormForTraining(layer, x)!, testCase);
+          for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+            assertMaxRelativeError(actual[key], expected[key], 1e-5, `${key}, ${expect}`);
+          }
         }
+        // Two normalizations per case (one under variableGrads, one under grad); the BLAS
+        // passes take only the large case.
+        assertEquals(simdBatchNormCalls() - before.simd, expect === "simd" ? 2 * CASES.length : 0, expect);
+        assertEquals(blasBatchNormCalls() - before.blas, expect === "blas" ? 2 : 0, expect);
       } finally {
+        useSimdKernels(true);
         useNativeKernels(true);
       }
     }

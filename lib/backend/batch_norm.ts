@@ -2,7 +2,8 @@
  * Keras' BatchNormalization in training mode as one op. tf.js builds it from moments (mean,
  * variance), a FusedBatchNorm kernel and the moving-average updates, and its gradient from
  * ~60 kernels over the full-size input: a quarter of Small Net's training step. The batch
- * statistics and the closed-form gradient take two passes in JS each.
+ * statistics and the closed-form gradient take two passes each: on wasm in the SIMD loops on
+ * the heap, else per-channel BLAS products (native path) or JS loops over copies.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Blas } from "./blas.ts";
@@ -13,6 +14,8 @@ import {
   useBlasForBatchNorm,
 } from "./native_batch_norm.ts";
 import { activeBlas } from "./native_kernels.ts";
+import { heapOffset, type SimdLoops, simdLoops } from "./simd.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 // The fields of tf.js's BatchNormalization layer this module reads.
 interface BatchNormLayer {
@@ -67,6 +70,11 @@ export function normalizeBatch(
   const statistics = { mean: new Float64Array(channels), variance: new Float64Array(channels) };
   const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, gammaInput, betaInput] = args as tf.Tensor[];
+    const simd = tf.getBackend() === "wasm" ? simdLoops(tf.backend() as BackendWasm) : undefined;
+    if (simd !== undefined && input.dtype === "float32") {
+      const save = args[3] as tf.GradSaveFunc;
+      return normalizeWithSimd(simd, input, gammaInput, betaInput, epsilon, statistics, save);
+    }
     const xs = input.dataSync() as Float32Array;
     const g = gammaInput.dataSync();
     const b = betaInput.dataSync();
@@ -130,6 +138,182 @@ export function normalizeBatch(
 }
 
 let blasCalls = 0;
+let simdCalls = 0;
+
+/** How many batch normalizations ran in the SIMD loops (simd.wat) so far. */
+export function simdBatchNormCalls(): number {
+  return simdCalls;
+}
+
+// normalizeBatch's forward and gradient on the tensors where they lie, in the wasm heap, with
+// the SIMD loops: sums and sums of products per channel in double precision, then one scale
+// and shift pass; y = x * s + (beta - mean * s) with s = gamma / sigma, and
+// dx = dy * s + x * k + (-k * mean - s * sum(dy) / N), k = -s / sigma * sum(dy * xHat) / N.
+function normalizeWithSimd(
+  simd: SimdLoops,
+  input: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  statistics: { mean: Float64Array; variance: Float64Array },
+  save: tf.GradSaveFunc,
+): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] } {
+  simdCalls++;
+  const backend = tf.backend() as BackendWasm;
+  const g = gamma.dataSync();
+  const b = beta.dataSync();
+  const channels = g.length;
+  const length = input.size;
+  const count = length / channels;
+  const { mean, variance } = statistics;
+  const passes = new ChannelPasses(backend, simd, channels);
+  try {
+    mean.set(passes.sums(input));
+    for (let c = 0; c < channels; c++) mean[c] /= count;
+    const squares = passes.centeredDots(input, input, mean);
+    const inverse = new Float64Array(channels);
+    for (let c = 0; c < channels; c++) {
+      variance[c] = squares[c] / count;
+      inverse[c] = 1 / Math.sqrt(variance[c] + epsilon);
+    }
+    const scale = inverse.map((v, c) => v * g[c]);
+    const y = passes.affine(
+      input,
+      scale,
+      input,
+      scale.map(() => 0),
+      scale.map((s, c) => b[c] - mean[c] * s),
+    );
+    save([input]);
+    const gradFunc = (dy: tf.Tensor, [x]: tf.Tensor[]) => {
+      const backward = new ChannelPasses(backend, simd, channels);
+      try {
+        const sumDy = backward.sums(dy);
+        const sumDyXHat = backward.centeredDots(dy, x, mean).map((v, c) => v * inverse[c]);
+        const k = scale.map((s, c) => -s * inverse[c] * sumDyXHat[c] / count);
+        const shift = k.map((kc, c) => -kc * mean[c] - scale[c] * sumDy[c] / count);
+        const dx = backward.affine(dy, scale, x, k, shift);
+        return [
+          dx,
+          tf.tensor1d(Float32Array.from(sumDyXHat)),
+          tf.tensor1d(Float32Array.from(sumDy)),
+        ];
+      } finally {
+        backward.free();
+      }
+    };
+    return { value: y, gradFunc };
+  } finally {
+    passes.free();
+  }
+}
+
+// Per-channel numbers repeated to a period of lcm(channels, 4) floats in a scratch block of
+// the wasm heap, for the SIMD loops' "periodic" passes over channels-innermost tensors.
+// Emscripten's allocator of tf.js-wasm's heap (left out of its typings).
+interface HeapAllocator {
+  _malloc(bytes: number): number;
+  _free(at: number): void;
+}
+
+class ChannelPasses {
+  readonly period: number;
+  readonly #wasm: HeapAllocator;
+  // 3 periods of floats (scales and shift), then one of doubles (sums).
+  readonly #scratch: number;
+
+  constructor(
+    readonly backend: BackendWasm,
+    readonly simd: SimdLoops,
+    readonly channels: number,
+  ) {
+    this.period = channels % 4 === 0 ? channels : channels % 2 === 0 ? 2 * channels : 4 * channels;
+    this.#wasm = backend.wasm as unknown as HeapAllocator;
+    this.#scratch = this.#wasm._malloc(this.period * 20);
+  }
+
+  /** The sum of each channel. */
+  sums(x: tf.Tensor): Float64Array {
+    const acc = this.#zeroedSums();
+    this.simd.periodicSums(heapOffset(this.backend, x), x.size, acc, this.period);
+    return this.#fold();
+  }
+
+  /** Per channel, the sum of a * (b - mean). */
+  centeredDots(a: tf.Tensor, b: tf.Tensor, mean: ArrayLike<number>): Float64Array {
+    const acc = this.#zeroedSums();
+    const at = this.#repeat(0, mean);
+    const { backend } = this;
+    this.simd.periodicCenteredDots(
+      heapOffset(backend, a),
+      heapOffset(backend, b),
+      at,
+      a.size,
+      acc,
+      this.period,
+    );
+    return this.#fold();
+  }
+
+  /** x * sx + z * sz + shift, per channel, as a new tensor of x's shape. */
+  affine(
+    x: tf.Tensor,
+    sx: ArrayLike<number>,
+    z: tf.Tensor,
+    sz: ArrayLike<number>,
+    shift: ArrayLike<number>,
+  ): tf.Tensor {
+    const out = this.backend.makeOutput(x.shape, "float32");
+    // Addresses after the allocation, which may have grown the heap.
+    const [sxAt, szAt, shiftAt] = [
+      this.#repeat(0, sx),
+      this.#repeat(1, sz),
+      this.#repeat(2, shift),
+    ];
+    const { backend } = this;
+    this.simd.periodicAffine(
+      heapOffset(backend, x),
+      heapOffset(backend, z),
+      heapOffset(backend, out),
+      x.size,
+      sxAt,
+      szAt,
+      shiftAt,
+      this.period,
+    );
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
+
+  free(): void {
+    this.#wasm._free(this.#scratch);
+  }
+
+  // Writes `values` (one per channel) repeated over the period into float block `block`.
+  #repeat(block: number, values: ArrayLike<number>): number {
+    const at = this.#scratch + block * this.period * 4;
+    const floats = new Float32Array(this.#heap(), at, this.period);
+    for (let j = 0; j < this.period; j++) floats[j] = values[j % this.channels];
+    return at;
+  }
+
+  #zeroedSums(): number {
+    const at = this.#scratch + 12 * this.period;
+    new Float64Array(this.#heap(), at, this.period).fill(0);
+    return at;
+  }
+
+  // The period's sums folded onto the channels.
+  #fold(): Float64Array {
+    const sums = new Float64Array(this.#heap(), this.#scratch + 12 * this.period, this.period);
+    const out = new Float64Array(this.channels);
+    for (let j = 0; j < this.period; j++) out[j % this.channels] += sums[j];
+    return out;
+  }
+
+  #heap(): ArrayBufferLike {
+    return (this.backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32.buffer;
+  }
+}
 
 /** How many batch normalizations ran their passes in BLAS (native_batch_norm.ts) so far. */
 export function blasBatchNormCalls(): number {

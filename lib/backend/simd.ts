@@ -39,6 +39,28 @@ export interface SimdLoops {
   /** In place where y is x. */
   leakyRelu(x: number, y: number, n: number, alpha: number): void;
   leakyReluGrad(dy: number, x: number, dx: number, n: number, alpha: number): void;
+  /** acc (period doubles) += x, float i onto i mod period. */
+  periodicSums(x: number, n: number, acc: number, period: number): void;
+  /** acc (period doubles) += a * (b - mean), mean repeated to period floats. */
+  periodicCenteredDots(
+    a: number,
+    b: number,
+    mean: number,
+    n: number,
+    acc: number,
+    period: number,
+  ): void;
+  /** y = x * sx + z * sz + shift, the three repeated to period floats. */
+  periodicAffine(
+    x: number,
+    z: number,
+    y: number,
+    n: number,
+    sx: number,
+    sz: number,
+    shift: number,
+    period: number,
+  ): void;
   /** At least 4 channels. */
   maxPoolGrad2x2(
     x: number,

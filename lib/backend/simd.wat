@@ -258,4 +258,113 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rNext)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bNext)))))
+      (br $bNext))))
+  ;; Batch norm's per-channel passes over n floats of rows of channels (channels innermost).
+  ;; The per-channel numbers are given repeated to `period` floats, a multiple of 4 and of
+  ;; the channel count, so that float i's channel values sit at i mod period, 4-aligned.
+
+  ;; Sums per position mod period, in double precision: acc[j] += x[i] for i = j mod period
+  ;; (acc: period doubles; the caller folds them into channels).
+  (func (export "periodicSums") (param $x i32) (param $n i32) (param $acc i32) (param $period i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $vectorEnd i32) (local $bytes i32)
+    (local $v v128) (local $a i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $bytes (i32.shl (local.get $period) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $v (v128.load (i32.add (local.get $x) (local.get $i))))
+      (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+      (v128.store (local.get $a)
+        (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $v))))
+      (v128.store offset=16 (local.get $a)
+        (f64x2.add (v128.load offset=16 (local.get $a))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+            (local.get $v) (local.get $v)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (if (i32.ge_u (local.get $j) (local.get $bytes)) (then (local.set $j (i32.const 0))))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+      (f64.store (local.get $a) (f64.add (f64.load (local.get $a))
+        (f64.promote_f32 (f32.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $tail))))
+
+  ;; acc[j] += a[i] * (b[i] - mean[j]) in double precision, i = j mod period (mean: period
+  ;; floats). With a = b: the sums of squared deviations; with a = dy: sum dy * (x - mean).
+  (func (export "periodicCenteredDots")
+    (param $a i32) (param $b i32) (param $mean i32) (param $n i32) (param $acc i32)
+    (param $period i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $vectorEnd i32) (local $bytes i32)
+    (local $v v128) (local $at i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $bytes (i32.shl (local.get $period) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (local.set $v (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i)))
+        (f32x4.sub (v128.load (i32.add (local.get $b) (local.get $i)))
+          (v128.load (i32.add (local.get $mean) (local.get $j))))))
+      (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+      (v128.store (local.get $at)
+        (f64x2.add (v128.load (local.get $at)) (f64x2.promote_low_f32x4 (local.get $v))))
+      (v128.store offset=16 (local.get $at)
+        (f64x2.add (v128.load offset=16 (local.get $at))
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7
+            (local.get $v) (local.get $v)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (if (i32.ge_u (local.get $j) (local.get $bytes)) (then (local.set $j (i32.const 0))))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $at (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 1))))
+      (f64.store (local.get $at) (f64.add (f64.load (local.get $at))
+        (f64.promote_f32 (f32.mul (f32.load (i32.add (local.get $a) (local.get $i)))
+          (f32.sub (f32.load (i32.add (local.get $b) (local.get $i)))
+            (f32.load (i32.add (local.get $mean) (local.get $j))))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $tail))))
+
+  ;; y[i] = x[i] * sx[j] + z[i] * sz[j] + shift[j], i = j mod period (sx, sz, shift: period
+  ;; floats). With sz all 0 and z = x: the forward's scale and shift.
+  (func (export "periodicAffine")
+    (param $x i32) (param $z i32) (param $y i32) (param $n i32)
+    (param $sx i32) (param $sz i32) (param $shift i32) (param $period i32)
+    (local $i i32) (local $j i32) (local $end i32) (local $vectorEnd i32) (local $bytes i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vectorEnd (i32.and (local.get $end) (i32.const -16)))
+    (local.set $bytes (i32.shl (local.get $period) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $vectorEnd)))
+      (v128.store (i32.add (local.get $y) (local.get $i))
+        (f32x4.add
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $i)))
+              (v128.load (i32.add (local.get $sx) (local.get $j))))
+            (f32x4.mul (v128.load (i32.add (local.get $z) (local.get $i)))
+              (v128.load (i32.add (local.get $sz) (local.get $j)))))
+          (v128.load (i32.add (local.get $shift) (local.get $j)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (if (i32.ge_u (local.get $j) (local.get $bytes)) (then (local.set $j (i32.const 0))))
+      (br $next)))
+    (block $tailDone (loop $tail
+      (br_if $tailDone (i32.ge_u (local.get $i) (local.get $end)))
+      (f32.store (i32.add (local.get $y) (local.get $i))
+        (f32.add
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $x) (local.get $i)))
+              (f32.load (i32.add (local.get $sx) (local.get $j))))
+            (f32.mul (f32.load (i32.add (local.get $z) (local.get $i)))
+              (f32.load (i32.add (local.get $sz) (local.get $j)))))
+          (f32.load (i32.add (local.get $shift) (local.get $j)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $tail))))
+)
