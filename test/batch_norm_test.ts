@@ -114,7 +114,11 @@ Deno.test({
         }
         // Two normalizations per case (one under variableGrads, one under grad); the BLAS
         // passes take only the large case.
-        assertEquals(simdBatchNormCalls() - before.simd, expect === "simd" ? 2 * CASES.length : 0, expect);
+        assertEquals(
+          simdBatchNormCalls() - before.simd,
+          expect === "simd" ? 2 * CASES.length : 0,
+          expect,
+        );
         assertEquals(blasBatchNormCalls() - before.blas, expect === "blas" ? 2 : 0, expect);
       } finally {
         useSimdKernels(true);

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
 import { createRandom } from "../lib/data/random.ts";
+import { useSimdKernels } from "../lib/backend/simd.ts";
 import { assertEquals, assertMaxRelativeError, assertThrows } from "./assert.ts";
 
 type Shape4D = [number, number, number, number];
@@ -32,7 +33,7 @@ async function gradients(
   return result;
 }
 
-Deno.test("the depthwise conv's gradients on wasm match cpu for the separable blocks' shapes, strides and paddings", async () => {
+Deno.test("the depthwise conv's gradients on wasm (SIMD and JS loops) match cpu for the separable blocks' shapes, strides and paddings", async () => {
   const next = createRandom(7);
   const random = (length: number) => Float32Array.from({ length }, () => 2 * next() - 1);
   // [x shape, filter size, stride, padding]: the families' 3x3 "same" blocks (1 to 64
@@ -50,8 +51,16 @@ Deno.test("the depthwise conv's gradients on wasm match cpu for the separable bl
     const x = random(tf.util.sizeFromShape(xShape));
     const w = random(tf.util.sizeFromShape(wShape));
     const expected = await gradients("cpu", x, xShape, w, wShape, stride, pad);
-    const actual = await gradients("wasm", x, xShape, w, wShape, stride, pad);
-    assertMaxRelativeError(actual, expected, 1e-4, `${xShape} ${size}x${size}/${stride} ${pad}`);
+    for (const simd of [true, false]) {
+      useSimdKernels(simd);
+      try {
+        const actual = await gradients("wasm", x, xShape, w, wShape, stride, pad);
+        const label = `${xShape} ${size}x${size}/${stride} ${pad}, SIMD ${simd}`;
+        assertMaxRelativeError(actual, expected, 1e-4, label);
+      } finally {
+        useSimdKernels(true);
+      }
+    }
   }
 });
 

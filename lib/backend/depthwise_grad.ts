@@ -1,12 +1,14 @@
 /**
  * The two gradients of a depthwise convolution, which tf.js' wasm backend lacks (it has the
  * forward `DepthwiseConv2dNative`): one loop over output pixels and filter taps each, channels
- * innermost, on the tensors where they lie in the wasm heap. Channel multiplier 1, any stride
+ * innermost, on the tensors where they lie in the wasm heap: simd.wat's, 4 channels at a time,
+ * or the same loop in JS where SIMD is off. Channel multiplier 1, any stride
  * and padding, no dilation (the depthwise-separable blocks of lib/models/families.ts); other
  * cases throw. Checked against the cpu backend in test/depthwise_grad_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { heapOffset, simdLoops } from "./simd.ts";
 
 type Shape4D = [number, number, number, number];
 
@@ -35,6 +37,15 @@ export const DEPTHWISE_GRADIENT_KERNELS: Record<string, tf.KernelFunc> = {
 function inputGradient({ inputs: { dy, filter }, backend, attrs }: DepthwiseArgs): tf.TensorInfo {
   const info = depthwiseInfo(attrs.inputShape!, filter!.shape as Shape4D, attrs);
   const dx = backend.makeOutput(info.inShape, "float32");
+  const simd = simdLoops(backend);
+  if (simd !== undefined) {
+    heap(backend, dx).fill(0);
+    withGeometry(backend, info, 0, (geometry) => {
+      const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+      simd.depthwiseGradient(0, at(dy), at(filter!), at(dx), geometry, 0);
+    });
+    return dx;
+  }
   const dxs = heap(backend, dx);
   const dys = heap(backend, dy);
   const weights = heap(backend, filter!);
@@ -49,7 +60,19 @@ function inputGradient({ inputs: { dy, filter }, backend, attrs }: DepthwiseArgs
 // double precision (a batch of 28x28 images adds ~50,000 terms).
 function filterGradient({ inputs: { x, dy }, backend, attrs }: DepthwiseArgs): tf.TensorInfo {
   const info = depthwiseInfo(x!.shape as Shape4D, attrs.filterShape!, attrs);
-  const sums = new Float64Array(tf.util.sizeFromShape(attrs.filterShape!));
+  const taps = tf.util.sizeFromShape(attrs.filterShape!);
+  const simd = simdLoops(backend);
+  if (simd !== undefined) {
+    const dw = backend.makeOutput(attrs.filterShape!, "float32");
+    withGeometry(backend, info, taps, (geometry, sumsAt) => {
+      const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+      simd.depthwiseGradient(at(x!), at(dy), 0, sumsAt, geometry, 1);
+      const sums = new Float64Array(heap(backend, dw).buffer, sumsAt, taps);
+      heap(backend, dw).set(sums);
+    });
+    return dw;
+  }
+  const sums = new Float64Array(taps);
   const xs = heap(backend, x!);
   const dys = heap(backend, dy);
   forEachTap(info, (xAt, yAt, wAt, channels) => {
@@ -138,6 +161,42 @@ function forEachTap(
         }
       }
     }
+  }
+}
+
+// Runs `use` with the geometry (12 i32s, as simd.wat reads them) and `sums` zeroed doubles
+// in a scratch block of the wasm heap, freed after.
+function withGeometry(
+  backend: BackendWasm,
+  info: DepthwiseInfo,
+  sums: number,
+  use: (geometry: number, sumsAt: number) => void,
+): void {
+  const wasm = backend.wasm as unknown as {
+    _malloc(bytes: number): number;
+    _free(at: number): void;
+  };
+  const block = wasm._malloc(64 + 8 * sums);
+  try {
+    const buffer = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32.buffer;
+    new Int32Array(buffer, block, 12).set([
+      info.batch,
+      info.inHeight,
+      info.inWidth,
+      info.channels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.top,
+      info.left,
+    ]);
+    new Float64Array(buffer, block + 64, sums).fill(0);
+    use(block, block + 64);
+  } finally {
+    wasm._free(block);
   }
 }
 

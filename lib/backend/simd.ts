@@ -61,6 +61,18 @@ export interface SimdLoops {
     shift: number,
     period: number,
   ): void;
+  /**
+   * A depthwise conv's input gradient (mode 0: out floats += dy * w) or filter gradient (mode
+   * 1: out doubles += x * dy); geometry: 12 i32s (see simd.wat).
+   */
+  depthwiseGradient(
+    x: number,
+    dy: number,
+    w: number,
+    out: number,
+    geometry: number,
+    mode: number,
+  ): void;
   /** At least 4 channels. */
   maxPoolGrad2x2(
     x: number,

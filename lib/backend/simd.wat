@@ -367,4 +367,132 @@
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (local.set $j (i32.add (local.get $j) (i32.const 4)))
       (br $tail))))
+
+  ;; A depthwise convolution's gradients (channel multiplier 1), NHWC: for every output pixel
+  ;; and filter tap whose input pixel is inside the image, over the channels, 4 at a time:
+  ;; mode 0, the input gradient: out[input pixel] += dy[output pixel] * w[tap] (out: floats,
+  ;; zeroed by the caller); mode 1, the filter gradient: out[tap] += x[input pixel] *
+  ;; dy[output pixel], in double precision (out: doubles, zeroed by the caller). `geometry`
+  ;; points to 12 i32s: batch, inHeight, inWidth, channels, outHeight, outWidth, filterHeight,
+  ;; filterWidth, strideHeight, strideWidth, padTop, padLeft.
+  (func (export "depthwiseGradient")
+    (param $x i32) (param $dy i32) (param $w i32) (param $out i32) (param $geometry i32)
+    (param $mode i32)
+    (local $batch i32) (local $inHeight i32) (local $inWidth i32) (local $channels i32)
+    (local $outHeight i32) (local $outWidth i32) (local $filterHeight i32)
+    (local $filterWidth i32) (local $strideHeight i32) (local $strideWidth i32)
+    (local $top i32) (local $left i32)
+    (local $n i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $kx i32)
+    (local $iy i32) (local $ix i32) (local $c i32) (local $vectorChannels i32)
+    (local $xAt i32) (local $yAt i32) (local $wAt i32) (local $at i32) (local $v v128)
+    (local.set $batch (i32.load (local.get $geometry)))
+    (local.set $inHeight (i32.load offset=4 (local.get $geometry)))
+    (local.set $inWidth (i32.load offset=8 (local.get $geometry)))
+    (local.set $channels (i32.load offset=12 (local.get $geometry)))
+    (local.set $outHeight (i32.load offset=16 (local.get $geometry)))
+    (local.set $outWidth (i32.load offset=20 (local.get $geometry)))
+    (local.set $filterHeight (i32.load offset=24 (local.get $geometry)))
+    (local.set $filterWidth (i32.load offset=28 (local.get $geometry)))
+    (local.set $strideHeight (i32.load offset=32 (local.get $geometry)))
+    (local.set $strideWidth (i32.load offset=36 (local.get $geometry)))
+    (local.set $top (i32.load offset=40 (local.get $geometry)))
+    (local.set $left (i32.load offset=44 (local.get $geometry)))
+    (local.set $vectorChannels (i32.and (local.get $channels) (i32.const -4)))
+    ;; yAt: the output pixel's first float, counted in floats
+    (local.set $yAt (i32.const 0))
+    (local.set $n (i32.const 0))
+    (block $nDone (loop $nNext
+      (br_if $nDone (i32.ge_u (local.get $n) (local.get $batch)))
+      (local.set $oy (i32.const 0))
+      (block $oyDone (loop $oyNext
+        (br_if $oyDone (i32.ge_u (local.get $oy) (local.get $outHeight)))
+        (local.set $ox (i32.const 0))
+        (block $oxDone (loop $oxNext
+          (br_if $oxDone (i32.ge_u (local.get $ox) (local.get $outWidth)))
+          (local.set $ky (i32.const 0))
+          (block $kyDone (loop $kyNext
+            (br_if $kyDone (i32.ge_u (local.get $ky) (local.get $filterHeight)))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $strideHeight))
+              (local.get $top)) (local.get $ky)))
+            (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0))
+                (i32.lt_s (local.get $iy) (local.get $inHeight))) (then
+              (local.set $kx (i32.const 0))
+              (block $kxDone (loop $kxNext
+                (br_if $kxDone (i32.ge_u (local.get $kx) (local.get $filterWidth)))
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox)
+                  (local.get $strideWidth)) (local.get $left)) (local.get $kx)))
+                (if (i32.and (i32.ge_s (local.get $ix) (i32.const 0))
+                    (i32.lt_s (local.get $ix) (local.get $inWidth))) (then
+                  (local.set $xAt (i32.mul (local.get $channels) (i32.add (local.get $ix)
+                    (i32.mul (local.get $inWidth) (i32.add (local.get $iy)
+                      (i32.mul (local.get $n) (local.get $inHeight)))))))
+                  (local.set $wAt (i32.mul (local.get $channels) (i32.add (local.get $kx)
+                    (i32.mul (local.get $ky) (local.get $filterWidth)))))
+                  (local.set $c (i32.const 0))
+                  (if (i32.eqz (local.get $mode)) (then
+                    (block $cDone (loop $cNext
+                      (br_if $cDone (i32.ge_u (local.get $c) (local.get $vectorChannels)))
+                      (local.set $at (i32.add (local.get $out)
+                        (i32.shl (i32.add (local.get $xAt) (local.get $c)) (i32.const 2))))
+                      (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at))
+                        (f32x4.mul
+                          (v128.load (i32.add (local.get $dy)
+                            (i32.shl (i32.add (local.get $yAt) (local.get $c)) (i32.const 2))))
+                          (v128.load (i32.add (local.get $w)
+                            (i32.shl (i32.add (local.get $wAt) (local.get $c)) (i32.const 2)))))))
+                      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                      (br $cNext)))
+                    (block $tDone (loop $tNext
+                      (br_if $tDone (i32.ge_u (local.get $c) (local.get $channels)))
+                      (local.set $at (i32.add (local.get $out)
+                        (i32.shl (i32.add (local.get $xAt) (local.get $c)) (i32.const 2))))
+                      (f32.store (local.get $at) (f32.add (f32.load (local.get $at))
+                        (f32.mul
+                          (f32.load (i32.add (local.get $dy)
+                            (i32.shl (i32.add (local.get $yAt) (local.get $c)) (i32.const 2))))
+                          (f32.load (i32.add (local.get $w)
+                            (i32.shl (i32.add (local.get $wAt) (local.get $c)) (i32.const 2)))))))
+                      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                      (br $tNext))))
+                  (else
+                    (block $cDone (loop $cNext
+                      (br_if $cDone (i32.ge_u (local.get $c) (local.get $vectorChannels)))
+                      (local.set $v (f32x4.mul
+                        (v128.load (i32.add (local.get $x)
+                          (i32.shl (i32.add (local.get $xAt) (local.get $c)) (i32.const 2))))
+                        (v128.load (i32.add (local.get $dy)
+                          (i32.shl (i32.add (local.get $yAt) (local.get $c)) (i32.const 2))))))
+                      (local.set $at (i32.add (local.get $out)
+                        (i32.shl (i32.add (local.get $wAt) (local.get $c)) (i32.const 3))))
+                      (v128.store (local.get $at) (f64x2.add (v128.load (local.get $at))
+                        (f64x2.promote_low_f32x4 (local.get $v))))
+                      (v128.store offset=16 (local.get $at)
+                        (f64x2.add (v128.load offset=16 (local.get $at))
+                          (f64x2.promote_low_f32x4 (i8x16.shuffle
+                            8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+                      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                      (br $cNext)))
+                    (block $tDone (loop $tNext
+                      (br_if $tDone (i32.ge_u (local.get $c) (local.get $channels)))
+                      (local.set $at (i32.add (local.get $out)
+                        (i32.shl (i32.add (local.get $wAt) (local.get $c)) (i32.const 3))))
+                      (f64.store (local.get $at) (f64.add (f64.load (local.get $at))
+                        (f64.promote_f32 (f32.mul
+                          (f32.load (i32.add (local.get $x)
+                            (i32.shl (i32.add (local.get $xAt) (local.get $c)) (i32.const 2))))
+                          (f32.load (i32.add (local.get $dy)
+                            (i32.shl (i32.add (local.get $yAt) (local.get $c)) (i32.const 2))))))))
+                      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                      (br $tNext)))))))
+                (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+                (br $kxNext)))))
+            (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+            (br $kyNext)))
+          (local.set $yAt (i32.add (local.get $yAt) (local.get $channels)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $oxNext)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $oyNext)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $nNext))))
 )
