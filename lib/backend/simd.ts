@@ -73,6 +73,17 @@ export interface SimdLoops {
     geometry: number,
     mode: number,
   ): void;
+  /** tf.js' dropout multiplier for n units from alea's state (lib/backend/dropout.ts). */
+  dropoutMask(
+    out: number,
+    n: number,
+    s0: number,
+    s1: number,
+    s2: number,
+    c: number,
+    keep: number,
+    kept: number,
+  ): void;
   /** At least 4 channels. */
   maxPoolGrad2x2(
     x: number,

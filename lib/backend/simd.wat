@@ -495,4 +495,26 @@
         (br $oyNext)))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $nNext))))
+
+  ;; tf.js' dropout multiplier, floor(u + keep) / keep in float32, for n units, the draws u
+  ;; from seedrandom's alea started at the state (s0, s1, s2, c) that lib/backend/dropout.ts
+  ;; seeds: t = 2091639 s0 + c 2^-32, then s0 = s1, s1 = s2, c = trunc(t), s2 = t - c.
+  (func (export "dropoutMask")
+    (param $out i32) (param $n i32) (param $s0 f64) (param $s1 f64) (param $s2 f64)
+    (param $c f64) (param $keep f32) (param $kept f32)
+    (local $i i32) (local $end i32) (local $t f64)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $t (f64.add (f64.mul (f64.const 2091639) (local.get $s0))
+        (f64.mul (local.get $c) (f64.const 2.3283064365386963e-10))))
+      (local.set $s0 (local.get $s1))
+      (local.set $s1 (local.get $s2))
+      (local.set $c (f64.convert_i32_s (i32.trunc_f64_s (local.get $t))))
+      (local.set $s2 (f64.sub (local.get $t) (local.get $c)))
+      (f32.store (i32.add (local.get $out) (local.get $i))
+        (select (local.get $kept) (f32.const 0)
+          (f32.ge (f32.add (f32.demote_f64 (local.get $s2)) (local.get $keep)) (f32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $next))))
 )
