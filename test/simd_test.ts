@@ -7,7 +7,9 @@ import { loadBlas } from "../lib/backend/blas.ts";
 import { simdLoops, useSimdKernels } from "../lib/backend/simd.ts";
 import { SIMD_WASM_BASE64 } from "../lib/backend/simd_binary.ts";
 import { createRandom } from "../lib/data/random.ts";
-import { disposeOptimizer } from "../lib/training/train.ts";
+import { disposeOptimizer, setDropoutSeeds, trainStep } from "../lib/training/train.ts";
+import { buildFamilyModel } from "../lib/models/families.ts";
+import { buildModel } from "../lib/models/registry.ts";
 import { assembleSimd } from "../scripts/build_simd.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -172,4 +174,47 @@ Deno.test({
       useNativeKernels(false);
     }
   },
+});
+
+Deno.test("training steps on the SIMD paths (batch norm, depthwise, dropout, pools) leave no tensors, buffers or heap blocks behind", async () => {
+  await initBackend("wasm");
+  const backend = tf.backend() as unknown as {
+    wasm: { _malloc(bytes: number): number; _free(at: number): void };
+    numDataIds(): number;
+  };
+  const { wasm } = backend;
+  // Emscripten's exports replace themselves with the real function on their first call: call
+  // them once before wrapping them.
+  wasm._free(wasm._malloc(16));
+  const [malloc, free] = [wasm._malloc, wasm._free];
+  let open = 0; // blocks allocated and not yet freed
+  wasm._malloc = (bytes) => (open++, malloc(bytes));
+  wasm._free = (at) => (open--, free(at));
+  try {
+    const models = [
+      buildFamilyModel({ family: "separable", stem: 4, widths: [8] }),
+      buildModel("keras-cnn", { seed: 0 }),
+    ];
+    const next = createRandom(5);
+    const images = Float32Array.from({ length: 4 * 784 }, next);
+    const targets = new Float32Array(4 * 10).map((_, i) => (i % 11 === 0 ? 1 : 0));
+    for (const model of models) {
+      const optimizer = new FusedMomentumOptimizer(0.01, 0.9, true);
+      const step = (seed: number) => {
+        setDropoutSeeds(model, [seed, seed + 1]);
+        return trainStep(model, optimizer, images, targets, 4);
+      };
+      step(1); // warm up: the optimizer's accumulators
+      const before = { tensors: tf.memory().numTensors, buffers: backend.numDataIds(), open };
+      step(2);
+      assertEquals(tf.memory().numTensors, before.tensors, `${model.name}: tensors`);
+      assertEquals(backend.numDataIds(), before.buffers, `${model.name}: buffers`);
+      assertEquals(open, before.open, `${model.name}: heap blocks`);
+      disposeOptimizer(optimizer);
+      model.dispose();
+    }
+  } finally {
+    wasm._malloc = malloc;
+    wasm._free = free;
+  }
 });
