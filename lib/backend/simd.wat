@@ -510,7 +510,8 @@
         (f64.mul (local.get $c) (f64.const 2.3283064365386963e-10))))
       (local.set $s0 (local.get $s1))
       (local.set $s1 (local.get $s2))
-      (local.set $c (f64.convert_i32_s (i32.trunc_f64_s (local.get $t))))
+      ;; trunc(t) as a float (t is in [0, 2^21)): no round trip through an integer
+      (local.set $c (f64.trunc (local.get $t)))
       (local.set $s2 (f64.sub (local.get $t) (local.get $c)))
       (f32.store (i32.add (local.get $out) (local.get $i))
         (select (local.get $kept) (f32.const 0)
