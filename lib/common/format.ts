@@ -51,3 +51,16 @@ export function formatDuration(seconds: number): string {
   if (minutes > 0) return `${minutes}m ${String(secs).padStart(2, "0")}s`;
   return `${secs}s`;
 }
+
+// The project's root folder, two above this file's.
+const PROJECT_ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * A path as a reader should see it: relative to the project's root where it lies inside it
+ * ("data/results/frontier"), so no machine's own folders end up in a notebook; doubled
+ * slashes folded.
+ */
+export function shownPath(path: string): string {
+  const clean = path.replace(/\/{2,}/g, "/");
+  return clean.startsWith(PROJECT_ROOT) ? clean.slice(PROJECT_ROOT.length) || "." : clean;
+}
