@@ -14,7 +14,7 @@ import {
   useBlasForBatchNorm,
 } from "./native_batch_norm.ts";
 import { activeBlas } from "./native_kernels.ts";
-import { heapOffset, type SimdLoops, simdLoops } from "./simd.ts";
+import { heapOffset, type SimdLoops, simdLoops, withHeapBlock } from "./simd.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 // The fields of tf.js's BatchNormalization layer this module reads.
@@ -166,8 +166,7 @@ function normalizeWithSimd(
   const length = input.size;
   const count = length / channels;
   const { mean, variance } = statistics;
-  const passes = new ChannelPasses(backend, simd, channels);
-  try {
+  return withChannelPasses(backend, simd, channels, (passes) => {
     mean.set(passes.sums(input));
     for (let c = 0; c < channels; c++) mean[c] /= count;
     const squares = passes.centeredDots(input, input, mean);
@@ -185,9 +184,8 @@ function normalizeWithSimd(
       scale.map((s, c) => b[c] - mean[c] * s),
     );
     save([input]);
-    const gradFunc = (dy: tf.Tensor, [x]: tf.Tensor[]) => {
-      const backward = new ChannelPasses(backend, simd, channels);
-      try {
+    const gradFunc = (dy: tf.Tensor, [x]: tf.Tensor[]) =>
+      withChannelPasses(backend, simd, channels, (backward) => {
         const sumDy = backward.sums(dy);
         const sumDyXHat = backward.centeredDots(dy, x, mean).map((v, c) => v * inverse[c]);
         const k = scale.map((s, c) => -s * inverse[c] * sumDyXHat[c] / count);
@@ -198,39 +196,39 @@ function normalizeWithSimd(
           tf.tensor1d(Float32Array.from(sumDyXHat)),
           tf.tensor1d(Float32Array.from(sumDy)),
         ];
-      } finally {
-        backward.free();
-      }
-    };
+      });
     return { value: y, gradFunc };
-  } finally {
-    passes.free();
-  }
+  });
+}
+
+function withChannelPasses<T>(
+  backend: BackendWasm,
+  simd: SimdLoops,
+  channels: number,
+  use: (passes: ChannelPasses) => T,
+): T {
+  const period = ChannelPasses.periodFor(channels);
+  return withHeapBlock(backend, period * 20, (scratch) => {
+    return use(new ChannelPasses(backend, simd, channels, period, scratch));
+  });
 }
 
 // Per-channel numbers repeated to a period of lcm(channels, 4) floats in a scratch block of
 // the wasm heap, for the SIMD loops' "periodic" passes over channels-innermost tensors.
-// Emscripten's allocator of tf.js-wasm's heap (left out of its typings).
-interface HeapAllocator {
-  _malloc(bytes: number): number;
-  _free(at: number): void;
-}
-
 class ChannelPasses {
-  readonly period: number;
-  readonly #wasm: HeapAllocator;
-  // 3 periods of floats (scales and shift), then one of doubles (sums).
-  readonly #scratch: number;
+  /** lcm(channels, 4): the period that keeps every channel's numbers 4-aligned. */
+  static periodFor(channels: number): number {
+    return channels % 4 === 0 ? channels : channels % 2 === 0 ? 2 * channels : 4 * channels;
+  }
 
+  // `scratch`: 3 periods of floats (scales and shift), then one of doubles (sums).
   constructor(
     readonly backend: BackendWasm,
     readonly simd: SimdLoops,
     readonly channels: number,
-  ) {
-    this.period = channels % 4 === 0 ? channels : channels % 2 === 0 ? 2 * channels : 4 * channels;
-    this.#wasm = backend.wasm as unknown as HeapAllocator;
-    this.#scratch = this.#wasm._malloc(this.period * 20);
-  }
+    readonly period: number,
+    readonly scratch: number,
+  ) {}
 
   /** The sum of each channel. */
   sums(x: tf.Tensor): Float64Array {
@@ -284,27 +282,23 @@ class ChannelPasses {
     return tf.engine().makeTensorFromTensorInfo(out);
   }
 
-  free(): void {
-    this.#wasm._free(this.#scratch);
-  }
-
   // Writes `values` (one per channel) repeated over the period into float block `block`.
   #repeat(block: number, values: ArrayLike<number>): number {
-    const at = this.#scratch + block * this.period * 4;
+    const at = this.scratch + block * this.period * 4;
     const floats = new Float32Array(this.#heap(), at, this.period);
     for (let j = 0; j < this.period; j++) floats[j] = values[j % this.channels];
     return at;
   }
 
   #zeroedSums(): number {
-    const at = this.#scratch + 12 * this.period;
+    const at = this.scratch + 12 * this.period;
     new Float64Array(this.#heap(), at, this.period).fill(0);
     return at;
   }
 
   // The period's sums folded onto the channels.
   #fold(): Float64Array {
-    const sums = new Float64Array(this.#heap(), this.#scratch + 12 * this.period, this.period);
+    const sums = new Float64Array(this.#heap(), this.scratch + 12 * this.period, this.period);
     const out = new Float64Array(this.channels);
     for (let j = 0; j < this.period; j++) out[j % this.channels] += sums[j];
     return out;

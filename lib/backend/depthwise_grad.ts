@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { heapOffset, simdLoops } from "./simd.ts";
+import { heapOffset, simdLoops, withHeapBlock } from "./simd.ts";
 
 type Shape4D = [number, number, number, number];
 
@@ -172,12 +172,7 @@ function withGeometry(
   sums: number,
   use: (geometry: number, sumsAt: number) => void,
 ): void {
-  const wasm = backend.wasm as unknown as {
-    _malloc(bytes: number): number;
-    _free(at: number): void;
-  };
-  const block = wasm._malloc(64 + 8 * sums);
-  try {
+  withHeapBlock(backend, 64 + 8 * sums, (block) => {
     const buffer = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32.buffer;
     new Int32Array(buffer, block, 12).set([
       info.batch,
@@ -195,9 +190,7 @@ function withGeometry(
     ]);
     new Float64Array(buffer, block + 64, sums).fill(0);
     use(block, block + 64);
-  } finally {
-    wasm._free(block);
-  }
+  });
 }
 
 function heap(backend: BackendWasm, info: tf.TensorInfo): Float32Array {

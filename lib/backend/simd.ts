@@ -11,28 +11,22 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { Buffer } from "node:buffer";
 import { SIMD_WASM_BASE64 } from "./simd_binary.ts";
 
+/** A momentum step over n floats: (x, a, g) to (xOut, aOut), c = -learning rate. */
+type MomentumLoop = (
+  x: number,
+  a: number,
+  g: number,
+  xOut: number,
+  aOut: number,
+  n: number,
+  momentum: number,
+  c: number,
+) => void;
+
 /** simd.wat's functions; addresses are byte offsets into tf.js-wasm's memory, counts floats. */
 export interface SimdLoops {
-  momentumNesterov(
-    x: number,
-    a: number,
-    g: number,
-    xOut: number,
-    aOut: number,
-    n: number,
-    momentum: number,
-    c: number,
-  ): void;
-  momentumPlain(
-    x: number,
-    a: number,
-    g: number,
-    xOut: number,
-    aOut: number,
-    n: number,
-    momentum: number,
-    c: number,
-  ): void;
+  momentumNesterov: MomentumLoop;
+  momentumPlain: MomentumLoop;
   /** In place where y is x. */
   relu(x: number, y: number, n: number): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
@@ -124,4 +118,21 @@ export function simdLoops(backend: BackendWasm): SimdLoops | undefined {
 /** The byte offset of a tensor's first element in tf.js-wasm's memory. */
 export function heapOffset(backend: BackendWasm, info: tf.TensorInfo): number {
   return backend.getMemoryOffset(info.dataId);
+}
+
+// Emscripten's allocator of tf.js-wasm's heap (left out of its typings).
+interface HeapAllocator {
+  _malloc(bytes: number): number;
+  _free(at: number): void;
+}
+
+/** Runs `use` with the address of a scratch block of `bytes` in tf.js-wasm's heap, freed after. */
+export function withHeapBlock<T>(backend: BackendWasm, bytes: number, use: (at: number) => T): T {
+  const wasm = backend.wasm as unknown as HeapAllocator;
+  const block = wasm._malloc(bytes);
+  try {
+    return use(block);
+  } finally {
+    wasm._free(block);
+  }
 }
