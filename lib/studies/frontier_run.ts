@@ -61,9 +61,11 @@ export interface FrontierReport {
 export async function runFrontier(options: FrontierRunOptions): Promise<FrontierReport> {
   const space = frontierSpaceFor(options.preset, options.space);
   const resultsDir = options.resultsDir ?? FRONTIER_DIR;
+  // The Small Net readings on the article's schedule first: four runs that answer the
+  // article's own question early in a search of many hours; then the candidates, smallest first.
   const main = [
-    ...candidateJobs(space, options.preset, { resultsDir }),
     ...articleScheduleJobs(space, options.preset, { resultsDir }),
+    ...candidateJobs(space, options.preset, { resultsDir }),
   ];
   await runJobsInWorkers(main, {
     ...options,
