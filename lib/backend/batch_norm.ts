@@ -15,6 +15,7 @@ import {
 } from "./native_batch_norm.ts";
 import { activeBlas } from "./native_kernels.ts";
 import { heapOffset, type SimdLoops, simdLoops, withHeapBlock } from "./simd.ts";
+import { wasmHeap } from "./native_matmul.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 // The fields of tf.js's BatchNormalization layer this module reads.
@@ -305,7 +306,7 @@ class ChannelPasses {
   }
 
   #heap(): ArrayBufferLike {
-    return (this.backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32.buffer;
+    return wasmHeap(this.backend).buffer;
   }
 }
 

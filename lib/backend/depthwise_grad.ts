@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { heapOffset, simdLoops, withHeapBlock } from "./simd.ts";
+import { wasmHeap } from "./native_matmul.ts";
 
 type Shape4D = [number, number, number, number];
 
@@ -173,7 +174,7 @@ function withGeometry(
   use: (geometry: number, sumsAt: number) => void,
 ): void {
   withHeapBlock(backend, 64 + 8 * sums, (block) => {
-    const buffer = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32.buffer;
+    const buffer = wasmHeap(backend).buffer;
     new Int32Array(buffer, block, 12).set([
       info.batch,
       info.inHeight,
