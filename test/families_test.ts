@@ -65,6 +65,8 @@ const SPECS: FamilySpec[] = [
   { family: "separable", stem: 4, widths: [8] },
   { family: "separable", stem: 8, widths: [16, 32] },
   { family: "separable", stem: 32, widths: [64, 128, 128] },
+  { family: "vgg", stages: [[3, 3], [6, 6], [10]] },
+  { family: "vgg", stages: [[8, 8], [16, 16], [32, 32]] },
 ];
 
 Deno.test("familyParams() counts exactly what the built model trains, in every family", () => {
@@ -102,6 +104,21 @@ Deno.test("familySpecName() gives each spec its own readable name", () => {
   assert(names.includes("stride-5.8-k3"));
   assert(names.includes("bn-16.32.64"));
   assert(names.includes("sep-8-16.32"));
+  assert(names.includes("vgg-3.3-6.6-10"));
+});
+
+Deno.test("bn is vgg with one conv per stage: the same layers, counts and initial weights", () => {
+  const bn = buildFamilyModel({ family: "bn", widths: [4, 8, 16] }, { seed: 3 });
+  const vgg = buildFamilyModel({ family: "vgg", stages: [[4], [8], [16]] }, { seed: 3 });
+  assertEquals(bn.layers.map((l) => l.name), vgg.layers.map((l) => l.name));
+  const [a, b] = [bn.getWeights(), vgg.getWeights()];
+  assertEquals(a.length, b.length);
+  a.forEach((weight, i) => assertEquals(weight.dataSync(), b[i].dataSync()));
+  // A second conv in a stage adds 9 x in x out weights and BatchNorm's scale and shift.
+  const deeper = buildFamilyModel({ family: "vgg", stages: [[4, 4], [8], [16]] }, { seed: 3 });
+  assertEquals(summarizeModel(deeper).trainableParams - summarizeModel(bn).trainableParams, 152);
+  assertEquals(deeper.layers.filter((l) => l.name.startsWith("pool")).length, 2);
+  for (const model of [bn, vgg, deeper]) model.dispose();
 });
 
 Deno.test("a bad spec is an error that names the field and what it takes", () => {
@@ -115,7 +132,15 @@ Deno.test("a bad spec is an error that names the field and what it takes", () =>
   );
   assertThrows(
     () => familyParams({ family: "resnet" } as unknown as FamilySpec),
-    /Unknown model family "resnet"; choose one of: small, downsampled, bn, separable/,
+    /Unknown model family "resnet"; choose one of: small, downsampled, bn, separable, vgg/,
+  );
+  assertThrows(
+    () => familyParams({ family: "vgg", stages: [[8]] }),
+    /stages must list 2 to 4 stages/,
+  );
+  assertThrows(
+    () => familyParams({ family: "vgg", stages: [[8], [8, 8, 8, 8]] }),
+    /stages\[1\] must list 1 to 3 widths/,
   );
 });
 
@@ -169,7 +194,8 @@ Deno.test("every family trains one epoch on wasm without leaking tensors", async
       learningRate: 0.05,
     },
   });
-  for (const spec of SPECS.filter((_, i) => i % 3 === 0)) {
+  for (const family of FAMILY_NAMES) {
+    const spec = SPECS.find((spec) => spec.family === family)!;
     const model = buildFamilyModel(spec);
     const before = tf.memory().numTensors;
     const [metrics] = await trainModel(model, { train: split, test: split }, { config });

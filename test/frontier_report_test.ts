@@ -20,7 +20,9 @@ import {
   frontierSpaceNamed,
   SMALL_NET_READINGS,
 } from "../lib/studies/frontier_spaces.ts";
-import { familyParams, familySpecName } from "../lib/models/families.ts";
+import { FAMILY_NAMES, familyParams, familySpecName } from "../lib/models/families.ts";
+import { FRONTIER_CAPS } from "../lib/studies/frontier.ts";
+import { ARTICLE_FIGURES } from "../lib/models/article.ts";
 import type { EpochMetrics } from "../lib/training/train.ts";
 
 function run(
@@ -142,7 +144,16 @@ Deno.test("the frontier spaces: unique names, counts from the specs, every band 
     ]],
   );
   const families = new Set(frontier.candidates.map((c) => c.spec.family));
-  assertEquals(families.size, 4);
+  assertEquals(families.size, FAMILY_NAMES.length);
+  // Each article model's size is read (and seeded) like a band, and candidates sit just under.
+  for (const { trainableParams } of Object.values(ARTICLE_FIGURES)) {
+    assert(FRONTIER_CAPS.includes(trainableParams), `${trainableParams} is a cap`);
+    if (trainableParams > 30_000) continue;
+    const near = params.filter((p) => p <= trainableParams && p > 0.9 * trainableParams).length;
+    assert(near >= 3, `three candidates within 10% under ${trainableParams}: ${near}`);
+  }
+  assertEquals(FRONTIER_CAPS, [...new Set(FRONTIER_CAPS)].sort((a, b) => a - b));
+  for (const cap of FRONTIER_BANDS) assert(FRONTIER_CAPS.includes(cap), `band ${cap}`);
   assertThrows(() => frontierSpaceNamed("huge"), /choose one of: frontier, frontier-tour/);
   assertThrows(() => frontierCandidate(frontier, "nope"), /has no candidate "nope"/);
 });

@@ -11,6 +11,8 @@
  *   map as GAP followed by dense, and has the same parameters, so it is not a separate head.)
  * - `separable`: a conv 3x3 stem, then depthwise-separable blocks (depthwise 3x3 + pointwise
  *   1x1 + BatchNorm + ReLU), pools as in `bn`, GAP, dense 10.
+ * - `vgg`: `bn` with stages of one to three convs each (VGG's pattern): depth at each
+ *   resolution, where `bn` has one conv per resolution.
  */
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -50,6 +52,13 @@ export interface BatchNormNetSpec {
   widths: number[];
 }
 
+/** Stages of 1-3 (conv 3x3 + BatchNorm + ReLU), a 2x2 max pool between stages, GAP, dense 10. */
+export interface VggSpec {
+  family: "vgg";
+  /** Filters of each conv, stage by stage (2 to 4 stages of 1 to 3 convs). */
+  stages: number[][];
+}
+
 /** A conv 3x3 stem, then depthwise-separable blocks, GAP, dense 10. */
 export interface SeparableSpec {
   family: "separable";
@@ -60,7 +69,12 @@ export interface SeparableSpec {
 }
 
 /** A spec of any family. */
-export type FamilySpec = SmallFamilySpec | DownsampledSpec | BatchNormNetSpec | SeparableSpec;
+export type FamilySpec =
+  | SmallFamilySpec
+  | DownsampledSpec
+  | BatchNormNetSpec
+  | SeparableSpec
+  | VggSpec;
 
 /** The family names, in the order the module comment gives them. */
 export const FAMILY_NAMES: readonly FamilySpec["family"][] = [
@@ -68,11 +82,12 @@ export const FAMILY_NAMES: readonly FamilySpec["family"][] = [
   "downsampled",
   "bn",
   "separable",
+  "vgg",
 ];
 
 /**
  * A name that spells out the spec: "small-5.8-k3", "pool-5.8-k3", "stride-4.8.16-k3-nobn",
- * "bn-8.16.32", "sep-8-16.32". Flags appear only where they differ from Small Net's
+ * "bn-8.16.32", "sep-8-16.32", "vgg-8.8-16.16-32" (stages joined by "-"). Flags appear only where they differ from Small Net's
  * (BatchNorm on, LeakyReLU).
  */
 export function familySpecName(spec: FamilySpec): string {
@@ -85,6 +100,8 @@ export function familySpecName(spec: FamilySpec): string {
       return `bn-${spec.widths.join(".")}`;
     case "separable":
       return `sep-${spec.stem}-${spec.widths.join(".")}`;
+    case "vgg":
+      return `vgg-${spec.stages.map((stage) => stage.join(".")).join("-")}`;
   }
 }
 
@@ -101,11 +118,12 @@ export function familyParams(spec: FamilySpec): number {
       if (spec.batchNorm) params += 2 * sum(f.slice(0, -1));
       return params + dense(f[f.length - 1]);
     }
-    case "bn": {
+    case "bn":
+    case "vgg": {
       // Convs before BatchNorm have no bias (BatchNorm's shift takes its place).
       let params = 0;
       let channels = 1;
-      for (const width of spec.widths) {
+      for (const width of stagesOf(spec).flat()) {
         params += 9 * channels * width + 2 * width;
         channels = width;
       }
@@ -151,7 +169,8 @@ export function buildFamilyModel(
     case "downsampled":
       return tf.sequential({ name, layers: downsampledLayers(spec, seed) });
     case "bn":
-      return tf.sequential({ name, layers: batchNormNetLayers(spec, seed) });
+    case "vgg":
+      return tf.sequential({ name, layers: stagedLayers(stagesOf(spec), seed) });
     case "separable":
       return tf.sequential({ name, layers: separableLayers(spec, seed) });
   }
@@ -206,6 +225,12 @@ export function checkFamilySpec(spec: FamilySpec): FamilySpec {
       positive("stem", spec.stem);
       list("widths", spec.widths, 1, 3);
       return spec;
+    case "vgg":
+      if (!Array.isArray(spec.stages) || spec.stages.length < 2 || spec.stages.length > 4) {
+        throw new Error(`stages must list 2 to 4 stages, got ${JSON.stringify(spec.stages)}`);
+      }
+      spec.stages.forEach((stage, i) => list(`stages[${i}]`, stage, 1, 3));
+      return spec;
     default:
       throw new Error(
         `Unknown model family "${(spec as { family?: string })?.family}"; choose one of: ` +
@@ -239,30 +264,39 @@ function downsampledLayers(spec: DownsampledSpec, seed: number): tf.layers.Layer
   return [...layers, ...gapDenseHead(init, spec.filters.length + 1, channels)];
 }
 
-function batchNormNetLayers(spec: BatchNormNetSpec, seed: number): tf.layers.Layer[] {
+// `bn` is `vgg` with one conv per stage: the same layers, names and initial weights.
+function stagesOf(spec: BatchNormNetSpec | VggSpec): number[][] {
+  return spec.family === "bn" ? spec.widths.map((width) => [width]) : spec.stages;
+}
+
+function stagedLayers(stages: number[][], seed: number): tf.layers.Layer[] {
   const init = pytorchInit(seed);
   const layers: tf.layers.Layer[] = [];
   let channels = 1;
-  spec.widths.forEach((width, i) => {
-    layers.push(
-      tf.layers.conv2d({
-        ...(i === 0 && { inputShape: INPUT_SHAPE }),
-        filters: width,
-        kernelSize: 3,
-        padding: "same",
-        useBias: false,
-        name: `conv_${i + 1}`,
-        kernelInitializer: init(i + 1, channels * 9).kernelInitializer,
-      }),
-      batchNorm(`batch_norm_${i + 1}`),
-      tf.layers.reLU({ name: `relu_${i + 1}` }),
-    );
-    if (i < spec.widths.length - 1) {
+  let conv = 0;
+  stages.forEach((stage, i) => {
+    for (const width of stage) {
+      conv++;
+      layers.push(
+        tf.layers.conv2d({
+          ...(conv === 1 && { inputShape: INPUT_SHAPE }),
+          filters: width,
+          kernelSize: 3,
+          padding: "same",
+          useBias: false,
+          name: `conv_${conv}`,
+          kernelInitializer: init(conv, channels * 9).kernelInitializer,
+        }),
+        batchNorm(`batch_norm_${conv}`),
+        tf.layers.reLU({ name: `relu_${conv}` }),
+      );
+      channels = width;
+    }
+    if (i < stages.length - 1) {
       layers.push(tf.layers.maxPooling2d({ poolSize: 2, name: `pool_${i + 1}` }));
     }
-    channels = width;
   });
-  return [...layers, ...gapDenseHead(init, spec.widths.length + 1, channels)];
+  return [...layers, ...gapDenseHead(init, conv + 1, channels)];
 }
 
 function separableLayers(spec: SeparableSpec, seed: number): tf.layers.Layer[] {

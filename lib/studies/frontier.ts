@@ -13,6 +13,7 @@ import { presetSettings, studySettings } from "../training/presets.ts";
 import { loadResult, resultKey, type RunResult } from "../training/results.ts";
 import { buildFamilyModel, type FamilySpec } from "../models/families.ts";
 import { summarizeModel } from "../models/summary.ts";
+import { ARTICLE_FIGURES } from "../models/article.ts";
 import { measureLatency } from "../measure/deploy.ts";
 import { type ExperimentOptions, storedOrTrained } from "./experiment.ts";
 import { budgetConfig, candidateCosts } from "./search.ts";
@@ -22,11 +23,27 @@ import {
   frontierSpaceNamed,
   SMALL_NET_READINGS,
 } from "./frontier_spaces.ts";
-import { bandCandidates, frontierBands, type FrontierRun } from "./frontier_report.ts";
+import {
+  bandCandidates,
+  FRONTIER_BANDS,
+  frontierBands,
+  type FrontierRun,
+} from "./frontier_report.ts";
 
 /** Where the frontier's results are stored (committed to the repository). */
 export const FRONTIER_DIR = new URL("../../data/frontier/", import.meta.url).pathname
   .replace(/\/$/, "");
+
+/**
+ * The sizes the frontier is read at: its bands, and each article model's own size, so that
+ * "a found model dominates it" is a choice made on validation and measured over seeds.
+ */
+export const FRONTIER_CAPS: readonly number[] = [
+  ...new Set([
+    ...FRONTIER_BANDS,
+    ...Object.values(ARTICLE_FIGURES).map((figures) => figures.trainableParams),
+  ]),
+].sort((a, b) => a - b);
 
 /** The kinds of run of a frontier, each in its own folder of the results folder. */
 export type FrontierStage = "candidates" | "article-schedule" | "sweep";
@@ -212,7 +229,7 @@ export function seedJobs(
   options: { resultsDir: string },
 ): FrontierJob[] {
   const seeds = studySettings(preset).frontier.seeds;
-  const chosen = bandCandidates(frontierBands(runs, undefined, { seed: seeds[0] }));
+  const chosen = bandCandidates(frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0] }));
   return candidateJobs(space, preset, {
     resultsDir: options.resultsDir,
     seeds: seeds.slice(1),

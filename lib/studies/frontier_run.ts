@@ -9,6 +9,7 @@ import type { EpochMetrics } from "../training/train.ts";
 import {
   articleScheduleJobs,
   candidateJobs,
+  FRONTIER_CAPS,
   FRONTIER_DIR,
   frontierBudget,
   type FrontierJob,
@@ -99,7 +100,7 @@ export async function loadFrontier(
     budget: frontierBudget(options.preset),
     runs,
     missing: space.candidates.length - mainPass.length,
-    bands: frontierBands(runs, undefined, { seed: seeds[0] }),
+    bands: frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0] }),
     readings: readingsOf(space, mainPass, articleRuns),
   };
 }

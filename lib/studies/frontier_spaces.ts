@@ -74,7 +74,10 @@ function downsampled(
   return { family: "downsampled", filters, kernelSize, downsample, ...SMALL_NET };
 }
 
-/** The frontier's candidates: every family, ~90 to ~40,000 parameters (see `frontierGrid`). */
+/**
+ * The frontier's candidates: every family, ~90 to ~40,000 parameters, denser near the article's
+ * sizes (518, 7,090, 21,840) where the issue's targets sit.
+ */
 function frontierGrid(): FamilySpec[] {
   const specs: FamilySpec[] = [];
   for (const [filters1, filters2] of [[3, 6], [8, 16], [16, 32]]) {
@@ -83,7 +86,18 @@ function frontierGrid(): FamilySpec[] {
     }
   }
   const pooled = [[2, 2], [2, 3], [2, 4], [3, 6], [4, 8], [6, 12], [8, 16], [12, 24]];
-  const pooledDeep = [[4, 8, 16], [6, 12, 24], [8, 16, 32], [12, 24, 48], [16, 32, 64]];
+  const pooledDeep = [
+    [4, 8, 16],
+    [6, 12, 24],
+    [8, 16, 32],
+    [10, 16, 32],
+    [8, 18, 32],
+    [10, 20, 40],
+    [12, 24, 48],
+    [14, 28, 56],
+    [15, 30, 60],
+    [16, 32, 64],
+  ];
   for (const filters of [...pooled, ...pooledDeep]) specs.push(downsampled("pool", filters));
   for (const filters of [[4, 8], [8, 16]]) specs.push(downsampled("pool", filters, 5));
   for (
@@ -109,6 +123,12 @@ function frontierGrid(): FamilySpec[] {
       [2, [3]],
       [2, [4]],
       [4, [8]],
+      // Near Small Net's 518, where sep-4-8.16 (530) is just over.
+      [2, [4, 8, 14]],
+      [3, [8, 16]],
+      [2, [6, 8, 12]],
+      [4, [8, 15]],
+      [5, [8, 14]],
       [4, [8, 16]],
       [6, [12, 24]],
       [8, [16, 32]],
@@ -118,6 +138,19 @@ function frontierGrid(): FamilySpec[] {
       [24, [48, 96, 128]],
     ] as [number, number[]][]
   ) specs.push({ family: "separable", stem, widths });
+  for (
+    const stages of [
+      [[3, 3], [6, 6], [10]],
+      [[4], [8, 8], [12]],
+      [[4, 8], [8, 16], [16]],
+      [[6, 6], [12, 12], [24]],
+      [[8, 8], [16, 16], [16]],
+      [[8, 8], [16], [32]],
+      [[8, 8], [16, 16], [24, 24]],
+      [[12, 12], [24, 24], [32]],
+      [[10, 10], [20, 20], [30, 30]],
+    ]
+  ) specs.push({ family: "vgg", stages });
   return specs;
 }
 
@@ -136,6 +169,7 @@ export const FRONTIER_SPACES: Readonly<Record<string, Readonly<FrontierSpace>>> 
       ...SMALL_NET_READINGS,
       unnamed({ family: "bn", widths: [4, 8, 16] }),
       unnamed({ family: "separable", stem: 8, widths: [16, 32] }),
+      unnamed({ family: "vgg", stages: [[4], [8, 8], [12]] }),
     ],
   ),
   "frontier-smoke": space(
