@@ -7,6 +7,7 @@ import {
   formatFrontierTable,
   FRONTIER_BANDS,
   frontierBands,
+  frontierPoints,
   type FrontierRun,
   seedInterval,
   smallestReaching,
@@ -80,6 +81,12 @@ Deno.test("frontierBands() gives each band its best, with mean, spread and t int
   assert(table.includes("83.00% ± 2.00"), table);
   assert(table.includes("(3 seeds)"), table);
   assertEquals(FRONTIER_BANDS, [100, 200, 300, 500, 1000, 2000, 5000, 10_000, 20_000]);
+  // The chart's points: each winner once, with an interval only where seeds give one.
+  const points = frontierPoints(bands);
+  assertEquals(points.map((p) => [p.label, p.params]), [["a", 90], ["b", 400]]);
+  assertAlmostEquals(points[0].accuracy, 0.83, 1e-12);
+  assertAlmostEquals(points[0].high!, a.high, 1e-12);
+  assertEquals(points[1].low, undefined);
 });
 
 Deno.test("tQuantile975() follows the t table and tends to the normal quantile", () => {

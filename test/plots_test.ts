@@ -8,6 +8,7 @@ import {
   plotConfusionMatrix,
   plotCostBars,
   plotDigitGrid,
+  plotFrontierErrors,
   plotLiveCurves,
   plotMisclassified,
   plotParamsPerLayer,
@@ -417,6 +418,32 @@ Deno.test("plotAccuracyVsParams() labels every point and draws the band and the 
   assert(dots.every((d) => d === smallNet[0] || radius(d) < radius(smallNet[0])));
 });
 
+Deno.test("plotFrontierErrors() draws error on a reversed log axis, seed bars and labels", () => {
+  const frontier = [
+    { label: "tiny", params: 150, accuracy: 0.80 },
+    { label: "mid", params: 2_000, accuracy: 0.985, low: 0.982, high: 0.988 },
+    { label: "big", params: 20_000, accuracy: 0.994, low: 0.993, high: 0.995 },
+  ];
+  const references = [{ model: "small-net", params: 518, accuracy: 0.9601 }];
+  const svg = plotFrontierErrors(frontier, references);
+  assertStandaloneSvg(svg);
+  const dots = marks(svg, "dot", "circle");
+  assertEquals(dots.length, 4);
+  // Two seed bars (the single-seed point has none), and every point labelled.
+  assertEquals(marks(svg, "rule", "line").length, 2);
+  const all = texts(svg);
+  for (const label of ["tiny", "mid", "big", "small-net"]) assert(all.includes(label), label);
+  assert(all.includes("1%") && all.includes("10%"), all.join("|"));
+  // The reference is drawn in its registry colour, larger than the frontier's dots.
+  const reference = dots.find((d) => d.getAttribute("fill") === modelColor("small-net"))!;
+  assert(dots.every((d) => d === reference || Number(d.getAttribute("r")) < 6));
+  // Reversed: left to right the error falls, so the dots climb (smaller cy is higher).
+  const cy = dots.filter((d) => d !== reference)
+    .sort((a, b) => Number(a.getAttribute("cx")) - Number(b.getAttribute("cx")))
+    .map((d) => Number(d.getAttribute("cy")));
+  assert(cy[2] < cy[1] && cy[1] < cy[0], cy.join(","));
+});
+
 Deno.test("plotConfusionMatrix() draws 100 cells with counts, mistakes in red", () => {
   const matrix = Array.from(
     { length: 10 },
@@ -531,6 +558,18 @@ function realisticCharts(): [string, SvgChart][] {
       }),
     ],
     [
+      "plotFrontierErrors, 60 frontier points and the 5 models",
+      plotFrontierErrors(
+        candidates.map((c, i) => ({
+          label: c.model,
+          params: c.params,
+          accuracy: c.accuracy,
+          ...(i % 2 === 0 && { low: c.accuracy - 0.002, high: c.accuracy + 0.001 }),
+        })),
+        models.map((model, i) => ({ model, params: 500 * 10 ** i, accuracy: 0.96 + i / 200 })),
+      ),
+    ],
+    [
       "plotConfusionMatrix, 10 x 10",
       plotConfusionMatrix(
         Array.from(
@@ -570,7 +609,7 @@ function realisticCharts(): [string, SvgChart][] {
 
 Deno.test("every chart fits an 800-px notebook column, for inputs of realistic size", () => {
   const charts = realisticCharts();
-  assertEquals(charts.length, 13);
+  assertEquals(charts.length, 14);
   const tooWide = charts
     .map(([name, svg]) => ({ name, width: chartWidth(svg) }))
     .filter(({ width }) => width > NOTEBOOK_COLUMN);

@@ -1,4 +1,7 @@
-/** Charts of the search for a size (chapters 5, 6 and 8): accuracy against parameters. */
+/**
+ * Charts of the search for a size (chapters 5, 6 and 8): accuracy against parameters, and the
+ * frontier's test error against parameters with its seeds' intervals.
+ */
 import * as Plot from "@observablehq/plot";
 import { modelColor } from "../models/registry.ts";
 import { formatCompact, formatNumber } from "../common/format.ts";
@@ -6,6 +9,7 @@ import {
   base,
   BOTTOM,
   composeChart,
+  oneTwoFive,
   powersOfTen,
   type SvgChart,
   textWidth,
@@ -172,6 +176,166 @@ export function plotAccuracyVsParams(
         "higher is more accurate.",
   });
 }
+
+/** A point of `plotFrontierErrors`: a frontier model's test accuracy over its seeds. */
+export interface FrontierErrorPoint {
+  label: string;
+  params: number;
+  /** Mean test accuracy over the seeds, 0-1. */
+  accuracy: number;
+  /** The 95% interval of that mean, 0-1, where there is more than one seed. */
+  low?: number;
+  high?: number;
+}
+
+/**
+ * The frontier as test error (100 - accuracy, %) against parameters, both on log scales (error
+ * falling upwards, so that higher is better as on the accuracy charts): a
+ * staircase through the frontier points (each holds until the next, larger one) with each one's
+ * seed interval as a bar, and the
+ * reference models (the article's) as bold dots. On an accuracy axis the top end (99.0% against
+ * 99.4%) is a hair apart; as error it is 1.0% against 0.6%, the difference a reader weighs.
+ */
+export function plotFrontierErrors(
+  frontier: FrontierErrorPoint[],
+  references: { model: string; params: number; accuracy: number; label?: string }[],
+  options: { title?: string; subtitle?: string } = {},
+): SvgChart {
+  const width = 640;
+  const height = 440;
+  const margin = { left: 56, right: 24, top: 30, bottom: BOTTOM };
+  const error = (accuracy: number) => Math.max(0.01, (1 - accuracy) * 100);
+  const sorted = [...frontier].sort((a, b) => a.params - b.params);
+  const all = [...sorted, ...references];
+  const params = all.map((p) => p.params);
+  const xDomain: [number, number] = all.length > 0
+    ? [Math.min(...params) / 2, Math.max(...params) * 2]
+    : [100, 1e6];
+  const errors = [
+    ...all.map((p) => error(p.accuracy)),
+    ...sorted.flatMap((p) => p.low === undefined ? [] : [error(p.low), error(p.high!)]),
+  ];
+  const yDomain: [number, number] = errors.length > 0
+    ? [Math.min(...errors) / 1.6, Math.max(...errors) * 1.3] // room for labels at the top
+    : [0.1, 10];
+  const fraction = (v: number, [a, b]: [number, number]) => Math.log(v / a) / Math.log(b / a);
+  const toPixel = (p: { params: number; accuracy: number }) => ({
+    x: margin.left + fraction(p.params, xDomain) * (width - margin.left - margin.right),
+    y: margin.top + fraction(error(p.accuracy), yDomain) * (height - margin.top - margin.bottom),
+  });
+  const fromPixel = (x: number, y: number) => ({
+    x: xDomain[0] *
+      (xDomain[1] / xDomain[0]) ** ((x - margin.left) / (width - margin.left - margin.right)),
+    y: yDomain[0] *
+      (yDomain[1] / yDomain[0]) ** ((y - margin.top) / (height - margin.top - margin.bottom)),
+  });
+  const points = [
+    ...sorted.map((p) => ({ ...p, strong: false, color: FRONTIER_COLOR })),
+    ...references.map((r) => ({
+      ...r,
+      label: r.label ?? r.model,
+      strong: true,
+      color: modelColor(r.model),
+    })),
+  ].map((p) => ({ ...p, error: error(p.accuracy) }));
+  const placed = placeLabels(
+    points.map((p) => ({ ...toPixel(p), width: textWidth(p.label, 12) * (p.strong ? 1.12 : 1) })),
+    {
+      left: margin.left,
+      right: width - margin.right,
+      top: margin.top,
+      bottom: height - margin.bottom,
+    },
+  );
+  const labels = points.map((p, i) => {
+    const at = fromPixel(placed[i].x, placed[i].y);
+    return { ...p, labelX: at.x, labelY: at.y, side: placed[i].side, moved: placed[i].moved };
+  });
+  const bars = sorted.filter((p) => p.low !== undefined)
+    .map((p) => ({ params: p.params, from: error(p.high!), to: error(p.low!) }));
+  // The staircase: the best error so far holds until the next, larger frontier point.
+  const steps = sorted.flatMap((p, i) => {
+    const next = sorted[i + 1]?.params ?? xDomain[1];
+    return [{ params: p.params, error: error(p.accuracy) }, {
+      params: next,
+      error: error(p.accuracy),
+    }];
+  });
+  const plot = Plot.plot({
+    ...base(),
+    width,
+    height,
+    marginLeft: margin.left,
+    marginRight: margin.right,
+    marginTop: margin.top,
+    marginBottom: margin.bottom,
+    x: {
+      type: "log",
+      domain: xDomain,
+      ticks: powersOfTen(xDomain[0], xDomain[1]),
+      tickFormat: formatCompact,
+      label: "trainable parameters (log scale)",
+      ...X_LABEL,
+    },
+    y: {
+      type: "log",
+      domain: yDomain,
+      ticks: oneTwoFive(yDomain[0], yDomain[1]),
+      tickFormat: (v: number) => `${formatNumber(v)}%`,
+      // Reversed, so that higher is better here too, as on every accuracy chart.
+      reverse: true,
+      label: "test error, % (log scale)",
+      labelArrow: "none",
+      grid: true,
+    },
+    marks: [
+      Plot.line(steps, { x: "params", y: "error", stroke: FRONTIER_COLOR, strokeOpacity: 0.6 }),
+      Plot.ruleX(bars, {
+        x: "params",
+        y1: "from",
+        y2: "to",
+        stroke: FRONTIER_COLOR,
+        strokeWidth: 2,
+      }),
+      Plot.dot(points, {
+        x: "params",
+        y: "error",
+        fill: "color",
+        r: (d: { strong: boolean }) => (d.strong ? 6 : 4),
+        stroke: (d: { strong: boolean }) => (d.strong ? "#222" : "white"),
+      }),
+      Plot.link(labels.filter((l) => l.moved), {
+        x1: "params",
+        y1: "error",
+        x2: "labelX",
+        y2: "labelY",
+        stroke: "#aaa",
+        strokeWidth: 0.8,
+      }),
+      ...(["right", "left"] as const).flatMap((side) =>
+        [false, true].map((strong) =>
+          Plot.text(labels.filter((l) => l.side === side && l.strong === strong), {
+            x: "labelX",
+            y: "labelY",
+            text: "label",
+            textAnchor: side === "right" ? "start" : "end",
+            fill: strong ? "#111" : "#555",
+            fontWeight: strong ? "bold" : "normal",
+          })
+        )
+      ),
+    ],
+  });
+  return composeChart([plot], {
+    title: options.title ?? "Test error against size",
+    subtitle: options.subtitle ??
+      "The line follows the model chosen (on validation) at each size, at its test error; " +
+        "higher is better; bars span the seeds' 95% interval. Bold: reference models.",
+  });
+}
+
+// The frontier's own colour: a teal none of the registry's models use.
+const FRONTIER_COLOR = "#2a9d8f";
 
 // Places each label beside its dot: right, else left, else further up or down (with a leader),
 // at the first spot that overlaps no dot, no label placed before it and stays inside the

@@ -120,6 +120,23 @@ export function frontierBands(
   });
 }
 
+/**
+ * The frontier's points for a chart: each distinct band winner once (the first band that chose
+ * it), at its mean test accuracy, with the 95% interval where it has more than one seed.
+ */
+export function frontierPoints(
+  bands: BandPoint[],
+): { label: string; params: number; accuracy: number; low?: number; high?: number }[] {
+  return bands.filter((band, i, all) =>
+    band.best && band.test && !all.slice(0, i).some((b) => b.best?.name === band.best!.name)
+  ).map((band) => ({
+    label: band.best!.name,
+    params: band.best!.params,
+    accuracy: band.test!.mean,
+    ...(band.test!.count > 1 && { low: band.test!.low, high: band.test!.high }),
+  }));
+}
+
 /** The distinct candidates the bands chose: the ones to train with more seeds. */
 export function bandCandidates(bands: BandPoint[]): string[] {
   return [...new Set(bands.flatMap((band) => band.best ? [band.best.name] : []))];
