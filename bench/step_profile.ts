@@ -1,14 +1,17 @@
 /**
  * Where a training step's time goes, for the small models at batch 16: ms per step on the
- * native and wasm paths (alternating, medians of repeats), then one profiled run per model
+ * native path (with oneDNN's convolutions where they load), the native path on sgemm convs only
+ * ("sgemm") and the wasm path (alternating, medians of repeats), then one profiled run per model
  * and path with every wasm kernel wrapped: calls per step and self time (µs) by kernel name,
  * and what lies outside kernels (tf.js engine bookkeeping, gradient tape, JS in custom ops).
  * `deno run --allow-read --allow-env --allow-ffi bench/step_profile.ts [model...]`
- * (SIZEWISE_BLAS_THREADS=1 for one BLAS thread; STEPS, REPEATS to change the counts).
+ * (SIZEWISE_BLAS_THREADS=1 for one BLAS thread; STEPS, REPEATS to change the counts; PATHS, e.g.
+ * "native,sgemm", to time only those).
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
 import { nativeKernelsActive, useNativeKernels } from "../lib/backend/native_kernels.ts";
+import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
@@ -20,7 +23,13 @@ const REPEATS = Number(Deno.env.get("REPEATS") ?? 5);
 const MODELS = Deno.args.length > 0 ? Deno.args : ["pytorch", "pytorch-gap", "small-net"];
 
 await initBackend("wasm");
-const paths = nativeKernelsActive() ? ["native", "wasm"] : ["wasm"];
+const wanted = Deno.env.get("PATHS")?.split(",") ?? ["native", "sgemm", "wasm"];
+const paths = (nativeKernelsActive() ? ["native", "sgemm", "wasm"] : ["wasm"])
+  .filter((path) => wanted.includes(path));
+const usePath = (path: string) => {
+  useNativeKernels(path !== "wasm");
+  setNativeConvPolicy(path === "sgemm" ? "sgemm" : "auto");
+};
 const next = createRandom(1);
 const images = Float32Array.from({ length: BATCH * 784 }, () => next());
 const targets = new Float32Array(BATCH * 10);
@@ -41,7 +50,7 @@ for (const name of MODELS) {
   const step = () => trainStep(model, optimizer, images, targets, BATCH);
   for (let r = 0; r < REPEATS; r++) {
     for (const path of paths) {
-      useNativeKernels(path === "native");
+      usePath(path);
       for (let i = 0; i < 5; i++) step();
       const start = performance.now();
       for (let i = 0; i < STEPS; i++) step();
@@ -57,7 +66,7 @@ for (const name of MODELS) {
     );
   }
   for (const path of paths) {
-    useNativeKernels(path === "native");
+    usePath(path);
     profile = new Map();
     const start = performance.now();
     for (let i = 0; i < STEPS; i++) step();

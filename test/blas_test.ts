@@ -99,9 +99,20 @@ Deno.test({
   fn: async () => {
     const result = await runChild({ SIZEWISE_BLAS: "libdnnl.so.2" }, true);
     assertEquals(result.lines, []);
-    assertMatch(result.path, /^native \(libdnnl\.so\.2 oneDNN/);
+    assertMatch(result.path, /^native \(libdnnl\.so\.2 oneDNN, oneDNN convolutions/);
     assertEquals(result.product, [26, 30, 38, 44]);
     assertEquals(result.nativeCalls, 1);
+  },
+});
+
+Deno.test({
+  name: "SIZEWISE_BLAS naming OpenBLAS keeps oneDNN out, its convolutions too",
+  ignore: ignore || !oneDnnFound,
+  fn: async () => {
+    const result = await runChild({ SIZEWISE_BLAS: "libopenblas.so.0" }, true);
+    assertEquals(result.lines, []);
+    assertMatch(result.path, /^native \(libopenblas\.so\.0 \w+, \d+ threads?\)$/);
+    assertEquals(result.product, [26, 30, 38, 44]);
   },
 });
 

@@ -15,6 +15,7 @@ import {
   setNativeConvPolicy,
 } from "../lib/backend/native_conv.ts";
 import { directConvCalls, setDirectScratchFloats } from "../lib/backend/native_direct_conv.ts";
+import { oneDnnConvs, setOneDnnPlanLimit } from "../lib/backend/onednn_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
@@ -120,14 +121,64 @@ Deno.test({
   },
 });
 
-Deno.test("nativeConvMethod() on auto picks direct, im2col or wasm by the measured shapes", () => {
+Deno.test({
+  name: "Conv2D, its bias, activation and both gradients on oneDNN's primitives match cpu",
+  ignore: ignore || oneDnnConvs() === undefined,
+  fn: async () => {
+    setNativeConvPolicy("auto");
+    try {
+      for (const convCase of [...MODEL_CONVS.map(([, c]) => c), ...RANDOM_CONVS]) {
+        const before = oneDnnConvs()!.calls;
+        await checkConv(convCase);
+        // FusedConv2D twice, Conv2D, and both gradients.
+        assertEquals(oneDnnConvs()!.calls - before, 5, `oneDNN for x [${convCase.x}]`);
+      }
+    } finally {
+      setNativeConvPolicy("always");
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "oneDNN's primitives are built once per geometry and thread count, and a batch of one works",
+  ignore: ignore || oneDnnConvs() === undefined,
+  fn: async () => {
+    setNativeConvPolicy("auto");
+    try {
+      const info = tf.backend_util.computeConv2DInfo(
+        [1, 26, 26, 32],
+        [3, 3, 32, 64],
+        1,
+        1,
+        "valid",
+      );
+      assertEquals(nativeConvMethod(info, "forward", 1), "onednn");
+      assertEquals(nativeConvMethod(info, "filterGradient", 2), "onednn");
+      await checkConv(conv([1, 26, 26, 32], [3, 3, 32, 64], 1, "valid", "relu"));
+      // The same geometry again, on other values: the cached primitives give cpu's numbers.
+      await checkConv(conv([1, 26, 26, 32], [3, 3, 32, 64], 1, "valid", "linear"));
+      // Two plans at most: the others are dropped (their memory freed) and built again.
+      setOneDnnPlanLimit(2);
+      for (const c of [MODEL_CONVS[3][1], MODEL_CONVS[6][1], MODEL_CONVS[3][1]]) {
+        await checkConv(c);
+        assert(oneDnnConvs()!.plans() <= 2, `${oneDnnConvs()!.plans()} plans held`);
+      }
+    } finally {
+      setOneDnnPlanLimit();
+      setNativeConvPolicy("always");
+    }
+  },
+});
+
+Deno.test("nativeConvMethod() without oneDNN picks direct, im2col or wasm by the measured shapes", () => {
   const info = (x: Shape4D, filter: Shape4D) =>
     tf.backend_util.computeConv2DInfo(x, filter, 1, 1, "valid");
   const methods = (x: Shape4D, filter: Shape4D) =>
     (["forward", "inputGradient", "filterGradient"] as ConvKernel[]).map((kernel) =>
       nativeConvMethod(info(x, filter), kernel)
     );
-  setNativeConvPolicy("auto");
+  setNativeConvPolicy("sgemm");
   try {
     assertEquals(methods([16, 26, 26, 5], [3, 3, 5, 8]), [undefined, "direct", "direct"]);
     assertEquals(methods([16, 28, 28, 1], [3, 3, 1, 5]), ["direct", "direct", "direct"]);
@@ -337,7 +388,7 @@ for (const name of ["small-net", "pytorch"]) {
 
 Deno.test({
   name:
-    "On the auto policy, small convs run their forward pass on wasm and large ones and 1x1 convs run natively",
+    "Without oneDNN, small convs run their forward pass on wasm and large ones and 1x1 convs run natively",
   ignore,
   fn: async () => {
     await initBackend("wasm");
@@ -346,7 +397,7 @@ Deno.test({
       tf.tidy(() => convOutputs(convCase, inputsFor(convCase)).dataSync());
       return nativeKernelCalls() - before;
     };
-    setNativeConvPolicy("auto");
+    setNativeConvPolicy("sgemm");
     try {
       // Both gradients on the direct kernels and two Sums (the bias gradient, the weighted
       // sum) natively, the forward conv on wasm; the others: 3 forward convs, 2 gradients and

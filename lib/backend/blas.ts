@@ -323,26 +323,39 @@ function openBlas(path: string): Blas {
   return wrap(path, library);
 }
 
+let openmp: Deno.DynamicLibrary<typeof OPENMP_SYMBOLS> | null | undefined;
+let openMpThreads: number | undefined;
+
+/**
+ * Sets OpenMP's thread count (oneDNN's threads: its sgemm and its convolutions) where libgomp
+ * loads, skipping the call when the count is already set; false without thread control.
+ */
+export function setOpenMpThreads(count: number): boolean {
+  if (openmp === undefined) {
+    try {
+      openmp = Deno.dlopen("libgomp.so.1", OPENMP_SYMBOLS);
+    } catch {
+      openmp = null; // no thread control: oneDNN uses OpenMP's default, every core
+    }
+  }
+  if (openmp === null) return false;
+  if (count !== openMpThreads) openmp.symbols.omp_set_num_threads(count);
+  openMpThreads = count;
+  return true;
+}
+
 function wrapDnnl(path: string, library: Deno.DynamicLibrary<typeof DNNL_SYMBOLS>): Blas {
   const dnnlSgemm = library.symbols.dnnl_sgemm as unknown as (...args: number[]) => number;
-  let openmp: Deno.DynamicLibrary<typeof OPENMP_SYMBOLS> | undefined;
-  try {
-    openmp = Deno.dlopen("libgomp.so.1", OPENMP_SYMBOLS);
-  } catch {
-    // no thread control: oneDNN uses OpenMP's default, every core
-  }
   const blas: Blas = {
     path,
     threads: undefined,
     activeThreads: undefined,
     core: "oneDNN",
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-      if (blas.threads !== undefined && openmp !== undefined) {
+      if (blas.threads !== undefined) {
         const wanted = threadsForProduct(m * n * k, blas.threads);
-        if (wanted !== blas.activeThreads) {
-          openmp.symbols.omp_set_num_threads(wanted);
-          blas.activeThreads = wanted;
-        }
+        setOpenMpThreads(wanted);
+        blas.activeThreads = wanted;
       }
       const status = dnnlSgemm(
         transA ? T : N,
@@ -364,8 +377,7 @@ function wrapDnnl(path: string, library: Deno.DynamicLibrary<typeof DNNL_SYMBOLS
       }
     },
     setThreads(count) {
-      if (openmp === undefined) return false;
-      openmp.symbols.omp_set_num_threads(count);
+      if (!setOpenMpThreads(count)) return false;
       blas.threads = count;
       blas.activeThreads = count;
       return true;

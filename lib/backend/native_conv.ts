@@ -5,7 +5,9 @@
  * sgemm does the product for a chunk of images. The filter gradient is colsᵀ dy and the input
  * gradient dy Wᵀ scattered back (col2im); a 1x1 stride-1 conv needs no copy at all. Stride-1
  * valid convs run tap by tap without the copy (native_direct_conv.ts) where that measured
- * faster; `nativeConvMethod` says which runs. Registered by native_kernels.ts.
+ * faster. Where oneDNN 2.x is installed, its own convolution primitives run instead of all of
+ * these (onednn_conv.ts, 2-4x faster). `nativeConvMethod` says which runs. Registered by
+ * native_kernels.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -22,6 +24,7 @@ import {
   wasmHeap,
 } from "./native_matmul.ts";
 import { isInputGradientSkipped } from "./wasm_kernels.ts";
+import { type ConvGeometry, type ConvKind, oneDnnConvs } from "./onednn_conv.ts";
 import {
   directConv,
   directFilterGradient,
@@ -55,13 +58,14 @@ export const CONV_KERNELS: Record<string, NativeKernel> = {
 };
 
 /**
- * Where the native convs run: "auto" (the method measured fastest for the shape), "always"
- * (im2col everywhere: tests) or "direct" (the direct kernels wherever they apply, else im2col).
+ * Where the native convs run: "auto" (oneDNN's primitives where they load, else the method
+ * measured fastest for the shape), "always" (im2col everywhere: tests), "direct" (the direct
+ * kernels wherever they apply, else im2col) or "sgemm" (auto without oneDNN's primitives).
  */
-export type NativeConvPolicy = "auto" | "always" | "direct";
+export type NativeConvPolicy = "auto" | "always" | "direct" | "sgemm";
 
 /** The three kernels of a conv layer. */
-export type ConvKernel = "forward" | "inputGradient" | "filterGradient";
+export type ConvKernel = ConvKind;
 
 // The fewest output channels at which a native conv (im2col copy + sgemm) beat wasm's in
 // bench/kernels_bench.ts (one thread, batch 16): the copy costs per patch value, the product
@@ -77,18 +81,30 @@ export function setNativeConvPolicy(next: NativeConvPolicy): void {
   policy = next;
 }
 
+/** True when the policy lets convs run on oneDNN's primitives and they load. */
+export function nativeConvsOnOneDnn(): boolean {
+  return policy === "auto" && oneDnnConvs() !== undefined;
+}
+
+/** How a native conv runs: oneDNN's primitive, tap by tap, im2col, or wasm's (undefined). */
+export type NativeConvMethod = "onednn" | "direct" | "im2col" | undefined;
+
 /**
- * How a conv kernel runs on the native path under the current policy: "direct" (tap by tap,
- * native_direct_conv.ts), "im2col", or undefined for wasm's kernel.
+ * How a conv kernel runs on the native path under the current policy: "onednn"
+ * (onednn_conv.ts), "direct" (tap by tap, native_direct_conv.ts), "im2col", or undefined for
+ * wasm's kernel. `threads`: the BLAS threads it would run on.
  */
 export function nativeConvMethod(
   info: ConvInfo,
   kernel: ConvKernel,
-): "direct" | "im2col" | undefined {
+  threads = 1,
+): NativeConvMethod {
+  if (policy === "auto" && oneDnnConvs()?.has(kernel, geometry(info), threads)) return "onednn";
   const direct = isDirectConv(info) && !isPointwise(info);
   if (policy === "always") return "im2col";
   if (policy === "direct") return direct ? "direct" : "im2col";
   if (direct && directIsFaster(info, kernel)) return "direct";
+  // "auto" without oneDNN, and "sgemm": the sgemm method measured fastest, or wasm's.
   return isPointwise(info) || info.outChannels >= MIN_OUT_CHANNELS[kernel] ? "im2col" : undefined;
 }
 
@@ -121,7 +137,7 @@ function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefi
     return undefined;
   }
   const info = convInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs, [x, filter]);
-  const method = info && nativeConvMethod(info, "forward");
+  const method = info && nativeConvMethod(info, "forward", blas.threads);
   if (
     info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels) ||
     method === undefined
@@ -131,6 +147,19 @@ function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefi
   const { batchSize, outChannels } = info;
   const out = backend.makeOutput(info.outShape, "float32");
   const outAt = heapIndex(backend, out);
+  if (method === "onednn") {
+    const address = (t: tf.TensorInfo | undefined) => t ? tensorAddress(backend, t) : 0;
+    oneDnnConvs()!.forward(
+      geometry(info),
+      blas.threads ?? 1,
+      address(x),
+      address(filter),
+      address(bias),
+      address(out),
+    );
+    applyActivation(backend, outAt, tf.util.sizeFromShape(info.outShape), attrs);
+    return out;
+  }
   if (method === "direct") {
     directConv(backend, blas, { x, filter, bias }, out, info);
     applyActivation(backend, outAt, tf.util.sizeFromShape(info.outShape), attrs);
@@ -187,7 +216,7 @@ function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo 
   const { inputs: { x, dy }, backend, attrs } = args;
   if (x === undefined || dy === undefined || attrs.filterShape === undefined) return undefined;
   const info = convInfo(x.shape as Shape4D, attrs.filterShape, attrs, [x, dy]);
-  const method = info && nativeConvMethod(info, "filterGradient");
+  const method = info && nativeConvMethod(info, "filterGradient", blas.threads);
   if (
     info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) || method === undefined
   ) {
@@ -197,6 +226,16 @@ function filterGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo 
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);
   const out = backend.makeOutput(attrs.filterShape, "float32");
+  if (method === "onednn") {
+    oneDnnConvs()!.filterGradient(
+      geometry(info),
+      blas.threads ?? 1,
+      tensorAddress(backend, x),
+      tensorAddress(backend, out),
+      tensorAddress(backend, dy),
+    );
+    return out;
+  }
   if (method === "direct") {
     directFilterGradient(backend, blas, x, dy, out, info);
     return out;
@@ -255,7 +294,7 @@ function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo |
     return undefined;
   }
   const info = convInfo(attrs.inputShape, filter.shape as Shape4D, attrs, [dy, filter]);
-  const method = info && nativeConvMethod(info, "inputGradient");
+  const method = info && nativeConvMethod(info, "inputGradient", blas.threads);
   if (
     info === undefined || !tf.util.arraysEqual(info.outShape, dy.shape) || method === undefined
   ) {
@@ -265,6 +304,16 @@ function inputGradient(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo |
   const rows = info.outHeight * info.outWidth;
   const taps = tapCount(info);
   const out = backend.makeOutput(attrs.inputShape, "float32");
+  if (method === "onednn") {
+    oneDnnConvs()!.inputGradient(
+      geometry(info),
+      blas.threads ?? 1,
+      tensorAddress(backend, out),
+      tensorAddress(backend, filter),
+      tensorAddress(backend, dy),
+    );
+    return out;
+  }
   if (method === "direct") {
     directInputGradient(backend, blas, dy, filter, out, info);
     return out;
@@ -338,6 +387,27 @@ function convInfo(
   const empty = tf.util.sizeFromShape(info.outShape) === 0 || tf.util.sizeFromShape(inShape) === 0;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || empty) return undefined;
   return info;
+}
+
+// The conv as oneDNN's primitives describe it.
+function geometry(info: ConvInfo): ConvGeometry {
+  return {
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    outChannels: info.outChannels,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    padBottom: info.padInfo.bottom,
+    padRight: info.padInfo.right,
+  };
 }
 
 function tapCount(info: ConvInfo): number {

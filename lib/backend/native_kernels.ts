@@ -8,12 +8,13 @@
  * library is missing, turned off (`SIZEWISE_BLAS=off`) or `useNativeKernels(false)` was called.
  * Inference (`model.predict`) runs the same kernels. Sums and means over a block of axes (bias
  * gradients, global pooling) are BLAS products too (native_reduce.ts), as are batch norm's
- * channel passes (native_batch_norm.ts, used by batch_norm.ts). Checked against the cpu
+ * channel passes (native_batch_norm.ts, used by batch_norm.ts). Convolutions run on oneDNN's
+ * own primitives where oneDNN 2.x loads (onednn_conv.ts). Checked against the cpu
  * backend in test/native_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, type BlasLookup, blasMissingMessage, loadBlas } from "./blas.ts";
-import { CONV_KERNELS } from "./native_conv.ts";
+import { CONV_KERNELS, nativeConvsOnOneDnn } from "./native_conv.ts";
 import { type KernelArgs, MATMUL_KERNELS, type NativeKernel } from "./native_matmul.ts";
 import { REDUCE_KERNELS } from "./native_reduce.ts";
 
@@ -95,5 +96,6 @@ export function computePath(): string {
     ? ""
     : `, ${blas.threads} thread${blas.threads === 1 ? "" : "s"}`;
   const core = blas.core === undefined ? "" : ` ${blas.core}`;
-  return `native (${blas.path}${core}${threads})`;
+  const convs = nativeConvsOnOneDnn() ? ", oneDNN convolutions" : "";
+  return `native (${blas.path}${core}${convs}${threads})`;
 }
