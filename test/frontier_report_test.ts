@@ -104,6 +104,11 @@ Deno.test("doublingSteps() and dominating() read the bands", () => {
   const [step] = doublingSteps(bands);
   assertEquals([step.from, step.to, step.paramsRatio], ["a", "b", 4]);
   assertAlmostEquals(step.pointsPerDoubling, 3, 1e-9); // 6 points over 2 doublings
+  // An extra cap (518, an article size) chooses a third run just above 500, but the steps
+  // stay on the regular bands: 400 -> 510 is not a doubling's worth of anything.
+  const withCap = frontierBands([...runs, run("c", 510, 0.97, 0.97)], [100, 200, 500, 518]);
+  assertEquals(withCap.map((b) => b.best?.name), ["a", "a", "b", "c"]);
+  assertEquals(doublingSteps(withCap).map((s) => [s.from, s.to]), [["a", "b"]]);
   const found = dominating(bands, [
     { name: "small-net", params: 518, accuracy: 0.9601 },
     { name: "tiny", params: 50, accuracy: 0.5 },

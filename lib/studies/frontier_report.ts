@@ -171,9 +171,14 @@ export interface DoublingStep {
   pointsPerDoubling: number;
 }
 
-/** Accuracy gained per 2x of parameters between consecutive distinct band points. */
+/**
+ * Accuracy gained per 2x of parameters between consecutive distinct band points, over the
+ * regular bands only (`FRONTIER_BANDS`): an extra cap just above a band (518 beside 500) would
+ * make a step of a few percent more parameters look like a huge gain per doubling.
+ */
 export function doublingSteps(bands: BandPoint[]): DoublingStep[] {
-  const points = bands.filter((band) => band.best && band.test)
+  const points = bands.filter((band) => FRONTIER_BANDS.includes(band.cap))
+    .filter((band) => band.best && band.test)
     .filter((band, i, all) => i === 0 || band.best!.name !== all[i - 1].best!.name);
   const steps: DoublingStep[] = [];
   for (let i = 1; i < points.length; i++) {
