@@ -166,7 +166,6 @@ export function setOneDnnPlanLimit(limit = MAX_PLANS): void {
 type Library = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 /** The three convolutions of a conv layer. */
 export type ConvKind = "forward" | "inputGradient" | "filterGradient";
-type Kind = ConvKind;
 type Pointer = Deno.PointerValue;
 
 interface Plan {
@@ -182,8 +181,6 @@ interface Plan {
 
 interface Reorder {
   primitive: Pointer;
-  from: Pointer;
-  to: Pointer;
   args: Uint8Array;
 }
 
@@ -191,7 +188,13 @@ let loaded: OneDnnConvs | null | undefined;
 
 /** oneDNN's convolutions, or undefined where the library (2.x) does not load. */
 export function oneDnnConvs(): OneDnnConvs | undefined {
-  if (loaded === undefined) loaded = load() ?? null;
+  if (loaded === undefined) {
+    try {
+      loaded = load() ?? null;
+    } catch {
+      loaded = null; // no CPU engine or stream: the sgemm kernels run
+    }
+  }
   return loaded ?? undefined;
 }
 
@@ -267,7 +270,7 @@ function load(): OneDnnConvs | undefined {
 
   // The primitive of one kind for one geometry (or null where oneDNN has none for it).
   // oneDNN sizes its kernels' work split for the threads it is built under: one plan per count.
-  const plan = (kind: Kind, g: ConvGeometry, bias: boolean, wanted: number) => {
+  const plan = (kind: ConvKind, g: ConvGeometry, bias: boolean, wanted: number) => {
     const threads = threadsForProduct(macs(g), wanted);
     setOpenMpThreads(threads);
     const key = `${kind} ${Object.values(g).join(",")} ${bias} ${threads}`;
@@ -297,7 +300,7 @@ function load(): OneDnnConvs | undefined {
     for (const memory of p.owned.memories) api.dnnl_memory_destroy(memory);
   };
 
-  const buildPlan = (kind: Kind, g: ConvGeometry, bias: boolean): Plan => {
+  const buildPlan = (kind: ConvKind, g: ConvGeometry, bias: boolean): Plan => {
     owned = { primitives: [], descs: [], memories: [] };
     try {
       return { ...buildParts(kind, g, bias), owned };
@@ -307,7 +310,7 @@ function load(): OneDnnConvs | undefined {
     }
   };
 
-  const buildParts = (kind: Kind, g: ConvGeometry, bias: boolean) => {
+  const buildParts = (kind: ConvKind, g: ConvGeometry, bias: boolean) => {
     const src = images(g.batch, g.inChannels, g.inHeight, g.inWidth);
     const dst = images(g.batch, g.outChannels, g.outHeight, g.outWidth);
     const filterAny = anyDescriptor([
@@ -440,7 +443,7 @@ function load(): OneDnnConvs | undefined {
     owned.descs.push(pd);
     const primitive = created((out) => api.dnnl_primitive_create(out, pd), "reorder primitive");
     owned.primitives.push(primitive);
-    return { primitive, from, to, args: execArgs([[ARG.src, from], [ARG.dst, to]]) };
+    return { primitive, args: execArgs([[ARG.src, from], [ARG.dst, to]]) };
   };
 
   const run = (primitive: Pointer, args: Uint8Array) => {
