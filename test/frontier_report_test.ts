@@ -89,6 +89,29 @@ Deno.test("frontierBands() gives each band its best, with mean, spread and t int
   assertEquals(points[1].low, undefined);
 });
 
+Deno.test("frontierBands() with finalists picks the best mean validation over their seeds", () => {
+  const runs = [
+    run("lucky", 400, 0.995, 0.990), // best on seed 0's validation, worse on the others
+    run("lucky", 400, 0.989, 0.989, 1),
+    run("lucky", 400, 0.988, 0.990, 2),
+    run("steady", 300, 0.993, 0.993),
+    run("steady", 300, 0.993, 0.994, 1),
+    run("steady", 300, 0.992, 0.993, 2),
+    run("third", 200, 0.990, 0.995), // third on seed 0: never a finalist of two
+  ];
+  const [one] = frontierBands(runs, [500]);
+  assertEquals([one.best?.name, one.finalists], ["lucky", ["lucky"]]);
+  const [two] = frontierBands(runs, [500], { finalists: 2 });
+  assertEquals([two.best?.name, two.finalists], ["steady", ["lucky", "steady"]]);
+  assertEquals(two.test!.count, 3);
+  assertEquals(bandCandidates([two]), ["lucky", "steady"]);
+  // A finalist with only its first seed stored competes on that one.
+  const early = frontierBands(runs.filter((r) => r.seed === 0 || r.name === "lucky"), [500], {
+    finalists: 2,
+  });
+  assertEquals(early[0].best?.name, "steady");
+});
+
 Deno.test("tQuantile975() follows the t table and tends to the normal quantile", () => {
   assertEquals(tQuantile975(1), 12.706);
   assertEquals(tQuantile975(2), 4.303);

@@ -228,8 +228,8 @@ export function seedJobs(
   runs: FrontierRun[],
   options: { resultsDir: string },
 ): FrontierJob[] {
-  const seeds = studySettings(preset).frontier.seeds;
-  const chosen = bandCandidates(frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0] }));
+  const { seeds, finalists } = studySettings(preset).frontier;
+  const chosen = bandCandidates(frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0], finalists }));
   return candidateJobs(space, preset, {
     resultsDir: options.resultsDir,
     seeds: seeds.slice(1),

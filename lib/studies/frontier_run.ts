@@ -100,7 +100,10 @@ export async function loadFrontier(
     budget: frontierBudget(options.preset),
     runs,
     missing: space.candidates.length - mainPass.length,
-    bands: frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0] }),
+    bands: frontierBands(runs, FRONTIER_CAPS, {
+      seed: seeds[0],
+      finalists: studySettings(options.preset).frontier.finalists,
+    }),
     readings: readingsOf(space, mainPass, articleRuns),
   };
 }

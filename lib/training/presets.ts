@@ -51,6 +51,11 @@ export interface FrontierSettings {
   budget: Partial<TrainConfig>;
   /** The seeds every frontier point trains with; the first is the search's own. */
   seeds: number[];
+  /**
+   * How many of each band's best (on the first seed's validation accuracy) train with every
+   * seed, the band's point then being the best of them over the seeds (`frontierBands`).
+   */
+  finalists: number;
   /** The recipe sweep: candidates (names in `space`) and recipes (overrides of `budget`). */
   sweep: { candidates: string[]; recipes: Partial<TrainConfig>[] };
 }
@@ -171,6 +176,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
         tourSpace: "frontier-tour",
         budget: FRONTIER_BUDGET,
         seeds: [0, 1, 2],
+        finalists: 2,
         sweep: FRONTIER_SWEEP,
       },
     },
@@ -207,6 +213,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
         tourSpace: "frontier-tour",
         budget: { ...FRONTIER_BUDGET, ...recipe(64, 0.05, 3), trainSize: 6000, testSize: 10_000 },
         seeds: [0, 1, 2],
+        finalists: 1,
         sweep: {
           candidates: FRONTIER_SWEEP.candidates,
           recipes: FRONTIER_SWEEP.recipes.map((r) => ({
@@ -248,6 +255,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
           evalBatchSize: 128,
         },
         seeds: [0, 1, 2],
+        finalists: 2,
         sweep: {
           candidates: ["pool-2.4-k3", "sep-2-4"],
           recipes: [recipe(32, 0.05, 1), recipe(32, 0.2, 1)],
