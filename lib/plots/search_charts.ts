@@ -146,27 +146,7 @@ export function plotAccuracyVsParams(
         fillOpacity: (d: { strong: boolean }) => (d.strong ? 1 : 0.55),
         stroke: (d: { strong: boolean }) => (d.strong ? "#222" : "white"),
       }),
-      // Leaders from a dot to its label, where the label had to move away from it.
-      Plot.link(labels.filter((l) => l.moved), {
-        x1: "params",
-        y1: "percent",
-        x2: "labelX",
-        y2: "labelY",
-        stroke: "#aaa",
-        strokeWidth: 0.8,
-      }),
-      ...(["right", "left"] as const).flatMap((side) =>
-        [false, true].map((strong) =>
-          Plot.text(labels.filter((l) => l.side === side && l.strong === strong), {
-            x: "labelX",
-            y: "labelY",
-            text: "label",
-            textAnchor: side === "right" ? "start" : "end",
-            fill: strong ? "#111" : "#777",
-            fontWeight: strong && highlight.size > 0 ? "bold" : "normal",
-          })
-        )
-      ),
+      ...labelMarks(labels, "percent", { muted: "#777", bold: highlight.size > 0 }),
     ],
   });
   return composeChart([plot], {
@@ -304,26 +284,7 @@ export function plotFrontierErrors(
         r: (d: { strong: boolean }) => (d.strong ? 6 : 4),
         stroke: (d: { strong: boolean }) => (d.strong ? "#222" : "white"),
       }),
-      Plot.link(labels.filter((l) => l.moved), {
-        x1: "params",
-        y1: "error",
-        x2: "labelX",
-        y2: "labelY",
-        stroke: "#aaa",
-        strokeWidth: 0.8,
-      }),
-      ...(["right", "left"] as const).flatMap((side) =>
-        [false, true].map((strong) =>
-          Plot.text(labels.filter((l) => l.side === side && l.strong === strong), {
-            x: "labelX",
-            y: "labelY",
-            text: "label",
-            textAnchor: side === "right" ? "start" : "end",
-            fill: strong ? "#111" : "#555",
-            fontWeight: strong ? "bold" : "normal",
-          })
-        )
-      ),
+      ...labelMarks(labels, "error", { muted: "#555", bold: true }),
     ],
   });
   return composeChart([plot], {
@@ -336,6 +297,45 @@ export function plotFrontierErrors(
 
 // The frontier's own colour: a teal none of the registry's models use.
 const FRONTIER_COLOR = "#2a9d8f";
+
+// The labels `placeLabels` placed: leaders from a dot to its label where the label had to move
+// away from it, then the text, strong labels dark (and bold if `bold`), the others `muted`.
+function labelMarks(
+  labels: {
+    params: number;
+    labelX: number;
+    labelY: number;
+    label: string;
+    side: "left" | "right";
+    strong: boolean;
+    moved: boolean;
+  }[],
+  y: string,
+  style: { muted: string; bold: boolean },
+) {
+  return [
+    Plot.link(labels.filter((l) => l.moved), {
+      x1: "params",
+      y1: y,
+      x2: "labelX",
+      y2: "labelY",
+      stroke: "#aaa",
+      strokeWidth: 0.8,
+    }),
+    ...(["right", "left"] as const).flatMap((side) =>
+      [false, true].map((strong) =>
+        Plot.text(labels.filter((l) => l.side === side && l.strong === strong), {
+          x: "labelX",
+          y: "labelY",
+          text: "label",
+          textAnchor: side === "right" ? "start" : "end",
+          fill: strong ? "#111" : style.muted,
+          fontWeight: strong && style.bold ? "bold" : "normal",
+        })
+      )
+    ),
+  ];
+}
 
 // Places each label beside its dot: right, else left, else further up or down (with a leader),
 // at the first spot that overlaps no dot, no label placed before it and stays inside the
