@@ -93,21 +93,7 @@ export function plotAccuracyVsParams(
   }));
   const threshold = options.threshold;
   const plot = Plot.plot({
-    ...base(),
-    width,
-    height,
-    marginLeft: margin.left,
-    marginRight: margin.right,
-    marginTop: margin.top,
-    marginBottom: margin.bottom,
-    x: {
-      type: "log",
-      domain: xDomain,
-      ticks: powersOfTen(xDomain[0], xDomain[1]),
-      tickFormat: formatCompact,
-      label: "trainable parameters (log scale)",
-      ...X_LABEL,
-    },
+    ...paramsFrame(width, height, margin, xDomain),
     y: { domain: yDomain, label: "test accuracy (%)", grid: true },
     r: { type: "identity" }, // radii in pixels, not scaled
     marks: [
@@ -242,21 +228,7 @@ export function plotFrontierErrors(
     }];
   });
   const plot = Plot.plot({
-    ...base(),
-    width,
-    height,
-    marginLeft: margin.left,
-    marginRight: margin.right,
-    marginTop: margin.top,
-    marginBottom: margin.bottom,
-    x: {
-      type: "log",
-      domain: xDomain,
-      ticks: powersOfTen(xDomain[0], xDomain[1]),
-      tickFormat: formatCompact,
-      label: "trainable parameters (log scale)",
-      ...X_LABEL,
-    },
+    ...paramsFrame(width, height, margin, xDomain),
     y: {
       type: "log",
       domain: yDomain,
@@ -297,6 +269,32 @@ export function plotFrontierErrors(
 
 // The frontier's own colour: a teal none of the registry's models use.
 const FRONTIER_COLOR = "#2a9d8f";
+
+// The frame both charts share: size, margins, and trainable parameters on a log x axis.
+function paramsFrame(
+  width: number,
+  height: number,
+  margin: { left: number; right: number; top: number; bottom: number },
+  xDomain: [number, number],
+) {
+  return {
+    ...base(),
+    width,
+    height,
+    marginLeft: margin.left,
+    marginRight: margin.right,
+    marginTop: margin.top,
+    marginBottom: margin.bottom,
+    x: {
+      type: "log" as const,
+      domain: xDomain,
+      ticks: powersOfTen(xDomain[0], xDomain[1]),
+      tickFormat: formatCompact,
+      label: "trainable parameters (log scale)",
+      ...X_LABEL,
+    },
+  };
+}
 
 // The labels `placeLabels` placed: leaders from a dot to its label where the label had to move
 // away from it, then the text, strong labels dark (and bold if `bold`), the others `muted`.
