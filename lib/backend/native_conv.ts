@@ -92,14 +92,18 @@ export type NativeConvMethod = "onednn" | "direct" | "im2col" | undefined;
 /**
  * How a conv kernel runs on the native path under the current policy: "onednn"
  * (onednn_conv.ts), "direct" (tap by tap, native_direct_conv.ts), "im2col", or undefined for
- * wasm's kernel. `threads`: the BLAS threads it would run on.
+ * wasm's kernel. `threads`: the BLAS threads it would run on; `bias`: whether a forward conv
+ * adds one (oneDNN builds a primitive for either, and this is the one the kernel then runs).
  */
 export function nativeConvMethod(
   info: ConvInfo,
   kernel: ConvKernel,
   threads = 1,
+  bias = false,
 ): NativeConvMethod {
-  if (policy === "auto" && oneDnnConvs()?.has(kernel, geometry(info), threads)) return "onednn";
+  if (policy === "auto" && oneDnnConvs()?.has(kernel, geometry(info), threads, bias)) {
+    return "onednn";
+  }
   const direct = isDirectConv(info) && !isPointwise(info);
   if (policy === "always") return "im2col";
   if (policy === "direct") return direct ? "direct" : "im2col";
@@ -137,7 +141,7 @@ function conv2D(args: KernelArgs<ConvAttrs>, blas: Blas): tf.TensorInfo | undefi
     return undefined;
   }
   const info = convInfo(x.shape as Shape4D, filter.shape as Shape4D, attrs, [x, filter]);
-  const method = info && nativeConvMethod(info, "forward", blas.threads);
+  const method = info && nativeConvMethod(info, "forward", blas.threads, bias !== undefined);
   if (
     info === undefined || !isNativeActivation(attrs) || !isColumnBias(bias, info.outChannels) ||
     method === undefined
