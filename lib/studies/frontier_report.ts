@@ -89,20 +89,22 @@ export function bestPerBand(
   caps: readonly number[] = FRONTIER_BANDS,
   options: { seed?: number } = {},
 ): { cap: number; best?: FrontierRun }[] {
-  const seed = options.seed ?? 0;
-  const choosing = runs.filter((run) => run.seed === seed);
-  return caps.map((cap) => {
-    const fits = choosing.filter((run) => run.params <= cap);
-    const best = fits.reduce<FrontierRun | undefined>(
-      (best, run) =>
-        !best || run.validationAccuracy > best.validationAccuracy ||
-          (run.validationAccuracy === best.validationAccuracy && run.params < best.params)
-          ? run
-          : best,
-      undefined,
-    );
-    return { cap, best };
-  });
+  return caps.map((cap) => ({ cap, best: bandFinalists(runs, cap, 1, options.seed ?? 0)[0] }));
+}
+
+/**
+ * The `count` best runs of seed `seed` with at most `cap` parameters, by validation accuracy
+ * (of equal accuracy, the smaller first).
+ */
+export function bandFinalists(
+  runs: FrontierRun[],
+  cap: number,
+  count: number,
+  seed = 0,
+): FrontierRun[] {
+  return runs.filter((run) => run.seed === seed && run.params <= cap)
+    .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params)
+    .slice(0, count);
 }
 
 /**
@@ -123,9 +125,7 @@ export function frontierBands(
   const meanValidation = (name: string) =>
     seedInterval(seedsOf(name).map((r) => r.validationAccuracy)).mean;
   return caps.map((cap) => {
-    const ranked = runs.filter((run) => run.seed === seed && run.params <= cap)
-      .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params);
-    const finalists = ranked.slice(0, count);
+    const finalists = bandFinalists(runs, cap, count, seed);
     if (finalists.length === 0) return { cap };
     const best = finalists.reduce((best, run) => {
       const [a, b] = [meanValidation(run.name), meanValidation(best.name)];
