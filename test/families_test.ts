@@ -65,6 +65,8 @@ const SPECS: FamilySpec[] = [
   { family: "separable", stem: 4, widths: [8] },
   { family: "separable", stem: 8, widths: [16, 32] },
   { family: "separable", stem: 32, widths: [64, 128, 128] },
+  { family: "separable", stem: 4, widths: [8, 3], head: "flatten" },
+  { family: "separable", stem: 4, widths: [6], head: "flatten" },
   { family: "vgg", stages: [[3, 3], [6, 6], [10]] },
   { family: "vgg", stages: [[8, 8], [16, 16], [32, 32]] },
 ];
@@ -104,6 +106,7 @@ Deno.test("familySpecName() gives each spec its own readable name", () => {
   assert(names.includes("stride-5.8-k3"));
   assert(names.includes("bn-16.32.64"));
   assert(names.includes("sep-8-16.32"));
+  assert(names.includes("sep-4-8.3-flat"));
   assert(names.includes("vgg-3.3-6.6-10"));
 });
 

@@ -1,9 +1,11 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 import {
   bandCandidates,
+  bandFinalists,
   bestPerBand,
   dominating,
   doublingSteps,
+  type FinalistRule,
   formatFrontierTable,
   FRONTIER_BANDS,
   frontierBands,
@@ -101,15 +103,44 @@ Deno.test("frontierBands() with finalists picks the best mean validation over th
   ];
   const [one] = frontierBands(runs, [500]);
   assertEquals([one.best?.name, one.finalists], ["lucky", ["lucky"]]);
-  const [two] = frontierBands(runs, [500], { finalists: 2 });
+  const [two] = frontierBands(runs, [500], { count: 2 });
   assertEquals([two.best?.name, two.finalists], ["steady", ["lucky", "steady"]]);
   assertEquals(two.test!.count, 3);
   assertEquals(bandCandidates([two]), ["lucky", "steady"]);
   // A finalist with only its first seed stored competes on that one.
   const early = frontierBands(runs.filter((r) => r.seed === 0 || r.name === "lucky"), [500], {
-    finalists: 2,
+    count: 2,
   });
   assertEquals(early[0].best?.name, "steady");
+});
+
+Deno.test("bandFinalists() adds the runs one validation set cannot tell from the best", () => {
+  // 5,000 validation images at 99.4%: one standard error is 0.11 points.
+  const runs = [
+    run("best", 900, 0.9946, 0.99),
+    run("second", 800, 0.9944, 0.99),
+    run("tie", 700, 0.9942, 0.99),
+    run("tie-big", 950, 0.9942, 0.99),
+    run("tie-more", 600, 0.9936, 0.99),
+    run("apart", 500, 0.9930, 0.99), // 0.16 points below: told apart
+  ];
+  const names = (rule: FinalistRule) => bandFinalists(runs, 1000, rule).map((r) => r.name);
+  assertEquals(names({ count: 2 }), ["best", "second"]);
+  assertEquals(names({ count: 2, tiesUpTo: 9, validationSize: 5000 }), [
+    "best",
+    "second",
+    "tie",
+    "tie-big",
+    "tie-more",
+  ]);
+  assertEquals(names({ count: 2, tiesUpTo: 3, validationSize: 5000 }), ["best", "second", "tie"]);
+  // A bigger validation set tells more apart: at 50,000 images one error is 0.03 points.
+  assertEquals(names({ count: 1, tiesUpTo: 9, validationSize: 50_000 }), ["best", "second"]);
+  assertEquals(
+    frontierBands(runs, [1000], { count: 2, tiesUpTo: 4, validationSize: 5000 })[0]
+      .finalists,
+    ["best", "second", "tie", "tie-big"],
+  );
 });
 
 Deno.test("tQuantile975() follows the t table and tends to the normal quantile", () => {

@@ -10,7 +10,9 @@
  *   block but the last, GAP, dense 10. (A 1x1-conv head followed by GAP is the same linear
  *   map as GAP followed by dense, and has the same parameters, so it is not a separate head.)
  * - `separable`: a conv 3x3 stem, then depthwise-separable blocks (depthwise 3x3 + pointwise
- *   1x1 + BatchNorm + ReLU), pools as in `bn`, GAP, dense 10.
+ *   1x1 + BatchNorm + ReLU), pools as in `bn`, GAP, dense 10; or, with `head: "flatten"`, one
+ *   more 2x2 max pool and a dense layer over every position ("flatten"), which keeps where a
+ *   stroke is (GAP keeps only how much of it there is) at the price of a bigger dense layer.
  * - `vgg`: `bn` with stages of one to three convs each (VGG's pattern): depth at each
  *   resolution, where `bn` has one conv per resolution.
  */
@@ -66,6 +68,8 @@ export interface SeparableSpec {
   stem: number;
   /** Pointwise filters of each separable block (1 to 3 blocks). */
   widths: number[];
+  /** GAP + dense (the default), or a 2x2 max pool + flatten + dense. */
+  head?: "gap" | "flatten";
 }
 
 /** A spec of any family. */
@@ -99,7 +103,7 @@ export function familySpecName(spec: FamilySpec): string {
     case "bn":
       return `bn-${spec.widths.join(".")}`;
     case "separable":
-      return `sep-${spec.stem}-${spec.widths.join(".")}`;
+      return `sep-${spec.stem}-${spec.widths.join(".")}${spec.head === "flatten" ? "-flat" : ""}`;
     case "vgg":
       return `vgg-${spec.stages.map((stage) => stage.join(".")).join("-")}`;
   }
@@ -136,9 +140,21 @@ export function familyParams(spec: FamilySpec): number {
         params += 9 * channels + channels * width + 2 * width;
         channels = width;
       }
-      return params + dense(channels);
+      return params + dense(channels * separableHeadPositions(spec));
     }
   }
+}
+
+/**
+ * How many positions the separable head's dense layer sees per channel: 1 after GAP; after the
+ * flatten head's pool, the side left by the stem's pool, the pools between blocks and its own,
+ * squared (two blocks: 28 -> 14 -> 7 -> 3, so 9).
+ */
+function separableHeadPositions(spec: SeparableSpec): number {
+  if (spec.head !== "flatten") return 1;
+  let side = 28;
+  for (let pool = 0; pool < spec.widths.length + 1; pool++) side = Math.floor(side / 2);
+  return side * side;
 }
 
 /**
@@ -224,6 +240,9 @@ export function checkFamilySpec(spec: FamilySpec): FamilySpec {
     case "separable":
       positive("stem", spec.stem);
       list("widths", spec.widths, 1, 3);
+      if (spec.head !== undefined && spec.head !== "gap" && spec.head !== "flatten") {
+        throw new Error(`head must be "gap" or "flatten", got ${JSON.stringify(spec.head)}`);
+      }
       return spec;
     case "vgg":
       if (!Array.isArray(spec.stages) || spec.stages.length < 2 || spec.stages.length > 4) {
@@ -338,7 +357,18 @@ function separableLayers(spec: SeparableSpec, seed: number): tf.layers.Layer[] {
     }
     channels = width;
   });
-  return [...layers, ...gapDenseHead(init, 2 * spec.widths.length + 2, channels)];
+  const denseLayer = 2 * spec.widths.length + 2;
+  if (spec.head !== "flatten") return [...layers, ...gapDenseHead(init, denseLayer, channels)];
+  return [
+    ...layers,
+    tf.layers.maxPooling2d({ poolSize: 2, name: "pool_head" }),
+    tf.layers.flatten({ name: "flatten" }),
+    tf.layers.dense({
+      units: 10,
+      name: "logits",
+      ...init(denseLayer, channels * separableHeadPositions(spec)),
+    }),
+  ];
 }
 
 function gapDenseHead(

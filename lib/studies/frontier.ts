@@ -25,6 +25,7 @@ import {
 } from "./frontier_spaces.ts";
 import {
   bandCandidates,
+  type FinalistRule,
   FRONTIER_BANDS,
   frontierBands,
   type FrontierRun,
@@ -97,6 +98,12 @@ export function frontierBudget(
     overrides: { ...ARTICLE_CONFIG, ...studySettings(preset).frontier.budget, ...overrides },
   });
   return budget;
+}
+
+/** `preset`'s finalist rule, with its validation split's size for the ties. */
+export function finalistRule(preset: string): FinalistRule {
+  const { count, tiesUpTo } = studySettings(preset).frontier.finalists;
+  return { count, tiesUpTo, validationSize: frontierBudget(preset).validationSize };
 }
 
 /** The article's schedule on `preset` (its training over `ARTICLE_CONFIG`), for the readings. */
@@ -228,8 +235,10 @@ export function seedJobs(
   runs: FrontierRun[],
   options: { resultsDir: string },
 ): FrontierJob[] {
-  const { seeds, finalists } = studySettings(preset).frontier;
-  const chosen = bandCandidates(frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0], finalists }));
+  const { seeds } = studySettings(preset).frontier;
+  const chosen = bandCandidates(
+    frontierBands(runs, FRONTIER_CAPS, { seed: seeds[0], ...finalistRule(preset) }),
+  );
   return candidateJobs(space, preset, {
     resultsDir: options.resultsDir,
     seeds: seeds.slice(1),

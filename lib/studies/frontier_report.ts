@@ -89,43 +89,64 @@ export function bestPerBand(
   caps: readonly number[] = FRONTIER_BANDS,
   options: { seed?: number } = {},
 ): { cap: number; best?: FrontierRun }[] {
-  return caps.map((cap) => ({ cap, best: bandFinalists(runs, cap, 1, options.seed ?? 0)[0] }));
+  return caps.map((cap) => ({ cap, best: bandFinalists(runs, cap, {}, options.seed ?? 0)[0] }));
+}
+
+/** How many finalists a band trains with every seed (`frontierBands`). */
+export interface FinalistRule {
+  /** The band's best runs on the choosing seed that always go on (default 1). */
+  count?: number;
+  /**
+   * More finalists, up to this many in all: the further runs whose validation accuracy is
+   * within one standard error of the best's (binomial, over `validationSize` images), which
+   * one validation set cannot tell from it.
+   */
+  tiesUpTo?: number;
+  /** Images in the validation split, for that standard error. */
+  validationSize?: number;
 }
 
 /**
- * The `count` best runs of seed `seed` with at most `cap` parameters, by validation accuracy
- * (of equal accuracy, the smaller first).
+ * The best runs of seed `seed` with at most `cap` parameters, by validation accuracy (of equal
+ * accuracy, the smaller first): `rule.count` of them, plus the ones tied with the best.
  */
 export function bandFinalists(
   runs: FrontierRun[],
   cap: number,
-  count: number,
+  rule: FinalistRule = {},
   seed = 0,
 ): FrontierRun[] {
-  return runs.filter((run) => run.seed === seed && run.params <= cap)
-    .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params)
-    .slice(0, count);
+  const ranked = runs.filter((run) => run.seed === seed && run.params <= cap)
+    .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params);
+  const count = rule.count ?? 1;
+  if (!rule.tiesUpTo || !rule.validationSize || ranked.length <= count) {
+    return ranked.slice(0, count);
+  }
+  const best = ranked[0].validationAccuracy;
+  const tied = best - Math.sqrt(best * (1 - best) / rule.validationSize);
+  const ties = ranked.slice(count).filter((run) => run.validationAccuracy >= tied);
+  return [...ranked.slice(0, count), ...ties].slice(0, Math.max(count, rule.tiesUpTo));
 }
 
 /**
- * The bands with their chosen candidates' seeds: mean, spread and t interval. With
- * `finalists` above 1, each band's that many best runs on the choosing seed are its finalists,
- * and the one with the best mean validation accuracy over its stored seeds is chosen (of
- * equal means, the smaller): one seed's validation accuracy on 5,000 images moves by ~0.1
- * points, as much as the gaps at the top, so the first seed alone would pick partly on luck.
+ * The bands with their chosen candidates' seeds: mean, spread and t interval. Each band's
+ * finalists (`bandFinalists`: its best runs on the choosing seed, and those tied with them)
+ * train with every seed, and the one with the best mean validation accuracy over its stored
+ * seeds is chosen (of equal means, the smaller): one seed's validation accuracy on 5,000
+ * images moves by ~0.1 points, as much as the gaps at the top, so the first seed alone would
+ * pick partly on luck.
  */
 export function frontierBands(
   runs: FrontierRun[],
   caps: readonly number[] = FRONTIER_BANDS,
-  options: { seed?: number; finalists?: number } = {},
+  options: { seed?: number } & FinalistRule = {},
 ): BandPoint[] {
   const seed = options.seed ?? 0;
-  const count = options.finalists ?? 1;
   const seedsOf = (name: string) => runs.filter((run) => run.name === name);
   const meanValidation = (name: string) =>
     seedInterval(seedsOf(name).map((r) => r.validationAccuracy)).mean;
   return caps.map((cap) => {
-    const finalists = bandFinalists(runs, cap, count, seed);
+    const finalists = bandFinalists(runs, cap, options, seed);
     if (finalists.length === 0) return { cap };
     const best = finalists.reduce((best, run) => {
       const [a, b] = [meanValidation(run.name), meanValidation(best.name)];

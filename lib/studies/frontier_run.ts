@@ -9,6 +9,7 @@ import type { EpochMetrics } from "../training/train.ts";
 import {
   articleScheduleJobs,
   candidateJobs,
+  finalistRule,
   FRONTIER_CAPS,
   FRONTIER_DIR,
   frontierBudget,
@@ -102,7 +103,7 @@ export async function loadFrontier(
     missing: space.candidates.length - mainPass.length,
     bands: frontierBands(runs, FRONTIER_CAPS, {
       seed: seeds[0],
-      finalists: studySettings(options.preset).frontier.finalists,
+      ...finalistRule(options.preset),
     }),
     readings: readingsOf(space, mainPass, articleRuns),
   };

@@ -138,6 +138,22 @@ function frontierGrid(): FamilySpec[] {
       [24, [48, 96, 128]],
     ] as [number, number[]][]
   ) specs.push({ family: "separable", stem, widths });
+  // Under 518, every net above trains to about as low a loss on its training images as on new
+  // ones: too little capacity, not overfitting. Deeper separable stacks, and a dense head that
+  // sees where each feature is (flatten) rather than only its average, spend it differently.
+  for (const [stem, widths] of [[4, [6, 8, 10]], [3, [6, 8, 11]]] as [number, number[]][]) {
+    specs.push({ family: "separable", stem, widths });
+  }
+  for (
+    const [stem, widths] of [
+      [3, [8, 3]],
+      [4, [8, 3]],
+      [4, [10, 2]],
+      [5, [12, 2]],
+      [6, [10, 2]],
+      [8, [16, 4]],
+    ] as [number, number[]][]
+  ) specs.push({ family: "separable", stem, widths, head: "flatten" });
   for (
     const stages of [
       [[3, 3], [6, 6], [10]],

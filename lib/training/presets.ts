@@ -52,10 +52,11 @@ export interface FrontierSettings {
   /** The seeds every frontier point trains with; the first is the search's own. */
   seeds: number[];
   /**
-   * How many of each band's best (on the first seed's validation accuracy) train with every
-   * seed, the band's point then being the best of them over the seeds (`frontierBands`).
+   * Which of each band's best (on the first seed's validation accuracy) train with every seed,
+   * the band's point then being the best of them over the seeds (`frontierBands`): the first
+   * `count`, and up to `tiesUpTo` in all where more are within one standard error of the best.
    */
-  finalists: number;
+  finalists: { count: number; tiesUpTo: number };
   /** The recipe sweep: candidates (names in `space`) and recipes (overrides of `budget`). */
   sweep: { candidates: string[]; recipes: Partial<TrainConfig>[] };
 }
@@ -176,7 +177,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
         tourSpace: "frontier-tour",
         budget: FRONTIER_BUDGET,
         seeds: [0, 1, 2],
-        finalists: 2,
+        finalists: { count: 2, tiesUpTo: 4 },
         sweep: FRONTIER_SWEEP,
       },
     },
@@ -213,7 +214,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
         tourSpace: "frontier-tour",
         budget: { ...FRONTIER_BUDGET, ...recipe(64, 0.05, 3), trainSize: 6000, testSize: 10_000 },
         seeds: [0, 1, 2],
-        finalists: 1,
+        finalists: { count: 1, tiesUpTo: 1 },
         sweep: {
           candidates: FRONTIER_SWEEP.candidates,
           recipes: FRONTIER_SWEEP.recipes.map((r) => ({
@@ -255,7 +256,7 @@ export const PRESET_SETTINGS: Readonly<Record<string, Readonly<PresetSettings>>>
           evalBatchSize: 128,
         },
         seeds: [0, 1, 2],
-        finalists: 2,
+        finalists: { count: 2, tiesUpTo: 3 },
         sweep: {
           candidates: ["pool-2.4-k3", "sep-2-4"],
           recipes: [recipe(32, 0.05, 1), recipe(32, 0.2, 1)],
