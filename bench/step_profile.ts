@@ -15,7 +15,7 @@ import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
-import { disposeOptimizer, trainStep } from "../lib/training/train.ts";
+import { disposeOptimizer, setDropoutSeeds, trainStep } from "../lib/training/train.ts";
 
 const BATCH = 16;
 const STEPS = Number(Deno.env.get("STEPS") ?? 40);
@@ -47,7 +47,14 @@ for (const name of MODELS) {
   const runs: Record<string, number[]> = Object.fromEntries(paths.map((p) => [p, []]));
   const model = buildModel(name, { seed: 0 });
   const optimizer = new FusedMomentumOptimizer(0.01, 0.9, true);
-  const step = () => trainStep(model, optimizer, images, targets, BATCH);
+  // A fresh dropout seed per layer and step, as training sets them (lib/training/train.ts):
+  // without one, tf.js' own, slower dropout would run and be profiled instead.
+  let seed = 0;
+  const dropouts = model.layers.filter((layer) => layer.getClassName() === "Dropout").length;
+  const step = () => {
+    setDropoutSeeds(model, Array.from({ length: dropouts }, () => ++seed));
+    return trainStep(model, optimizer, images, targets, BATCH);
+  };
   for (let r = 0; r < REPEATS; r++) {
     for (const path of paths) {
       usePath(path);

@@ -140,18 +140,29 @@ function frontierGrid(): FamilySpec[] {
   ) specs.push({ family: "separable", stem, widths });
   // Under 518, every net above trains to about as low a loss on its training images as on new
   // ones: too little capacity, not overfitting. Deeper separable stacks, and a dense head that
-  // sees where each feature is (flatten) rather than only its average, spend it differently.
+  // sees where each feature is (flatten) rather than only its average, spend it differently;
+  // the first flatten-head nets gained a point at ~500, so they span ~180 to ~3,000.
   for (const [stem, widths] of [[4, [6, 8, 10]], [3, [6, 8, 11]]] as [number, number[]][]) {
     specs.push({ family: "separable", stem, widths });
   }
   for (
     const [stem, widths] of [
-      [3, [8, 3]],
-      [4, [8, 3]],
+      [2, [3, 1]],
+      [2, [4, 1]],
+      [3, [6, 1]],
+      [4, [7, 1]],
       [4, [10, 2]],
+      [3, [8, 3]],
+      [3, [9, 3]],
+      [4, [8, 3]],
       [5, [12, 2]],
       [6, [10, 2]],
+      [3, [10, 3]],
+      [6, [16, 3]],
       [8, [16, 4]],
+      [8, [16, 8]],
+      [12, [24, 8]],
+      [16, [32, 16]],
     ] as [number, number[]][]
   ) specs.push({ family: "separable", stem, widths, head: "flatten" });
   for (
