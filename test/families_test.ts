@@ -138,6 +138,10 @@ Deno.test("a bad spec is an error that names the field and what it takes", () =>
     /Unknown model family "resnet"; choose one of: small, downsampled, bn, separable, vgg/,
   );
   assertThrows(
+    () => familyParams({ family: "separable", stem: 4, widths: [8], head: "avg" as "gap" }),
+    /head must be "gap" or "flatten", got "avg"/,
+  );
+  assertThrows(
     () => familyParams({ family: "vgg", stages: [[8]] }),
     /stages must list 2 to 4 stages/,
   );
