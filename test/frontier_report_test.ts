@@ -143,6 +143,20 @@ Deno.test("bandFinalists() adds the runs one validation set cannot tell from the
   );
 });
 
+Deno.test("frontierBands() never gives a bigger band a worse point than a smaller one", () => {
+  const runs = [
+    run("small-steady", 400, 0.990, 0.991),
+    run("small-steady", 400, 0.990, 0.990, 1),
+    run("big-lucky", 900, 0.992, 0.985), // the 1,000 band's own best on seed 0...
+    run("big-lucky", 900, 0.984, 0.984, 1), // ...is worse over its seeds
+  ];
+  const [small, big] = frontierBands(runs, [500, 1000], { count: 1 });
+  assertEquals(small.best?.name, "small-steady");
+  assertEquals(big.best?.name, "small-steady");
+  assertEquals(big.finalists, ["big-lucky", "small-steady"]);
+  assertEquals(bandCandidates([small, big]), ["small-steady", "big-lucky"]);
+});
+
 Deno.test("tQuantile975() follows the t table and tends to the normal quantile", () => {
   assertEquals(tQuantile975(1), 12.706);
   assertEquals(tQuantile975(2), 4.303);

@@ -55,7 +55,10 @@ export interface BandPoint {
   test?: SeedInterval;
   /** Validation accuracy over the same seeds. */
   validation?: SeedInterval;
-  /** The band's finalists (best first on the choosing seed): the ones trained with more seeds. */
+  /**
+   * The finalists that fit in the band (its own and smaller bands'; best first on the
+   * choosing seed): the ones trained with more seeds, and compared for its point.
+   */
   finalists?: string[];
 }
 
@@ -131,10 +134,11 @@ export function bandFinalists(
 /**
  * The bands with their chosen candidates' seeds: mean, spread and t interval. Each band's
  * finalists (`bandFinalists`: its best runs on the choosing seed, and those tied with them)
- * train with every seed, and the one with the best mean validation accuracy over its stored
- * seeds is chosen (of equal means, the smaller): one seed's validation accuracy on 5,000
- * images moves by ~0.1 points, as much as the gaps at the top, so the first seed alone would
- * pick partly on luck.
+ * train with every seed, and the band's point is the one with the best mean validation
+ * accuracy over its stored seeds (of equal means, the smaller) among every band's finalists
+ * that fit in it: one seed's validation accuracy on 5,000 images moves by ~0.1 points, as much
+ * as the gaps at the top, so the first seed alone would pick partly on luck, and a bigger band
+ * is never given a worse point than a smaller one because its own finalists left one out.
  */
 export function frontierBands(
   runs: FrontierRun[],
@@ -145,10 +149,16 @@ export function frontierBands(
   const seedsOf = (name: string) => runs.filter((run) => run.name === name);
   const meanValidation = (name: string) =>
     seedInterval(seedsOf(name).map((r) => r.validationAccuracy)).mean;
+  const finalists = [
+    ...new Map(
+      caps.flatMap((cap) => bandFinalists(runs, cap, options, seed)).map((run) => [run.name, run]),
+    ).values(),
+  ];
   return caps.map((cap) => {
-    const finalists = bandFinalists(runs, cap, options, seed);
-    if (finalists.length === 0) return { cap };
-    const best = finalists.reduce((best, run) => {
+    const fitting = finalists.filter((run) => run.params <= cap)
+      .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params);
+    if (fitting.length === 0) return { cap };
+    const best = fitting.reduce((best, run) => {
       const [a, b] = [meanValidation(run.name), meanValidation(best.name)];
       return a > b || (a === b && run.params < best.params) ? run : best;
     });
@@ -158,7 +168,7 @@ export function frontierBands(
       best,
       test: seedInterval(seeds.map((run) => run.testAccuracy)),
       validation: seedInterval(seeds.map((run) => run.validationAccuracy)),
-      finalists: finalists.map((run) => run.name),
+      finalists: fitting.map((run) => run.name),
     };
   });
 }

@@ -191,11 +191,12 @@ export const FRONTIER_SPACES: Readonly<Record<string, Readonly<FrontierSpace>>> 
   ),
   "frontier-tour": space(
     "frontier-tour",
-    "the Small Net readings and one net of each other family: minutes on the quick preset",
+    "the Small Net readings, one net of each other family and a flatten-head one: minutes on the quick preset",
     [
       ...SMALL_NET_READINGS,
       unnamed({ family: "bn", widths: [4, 8, 16] }),
       unnamed({ family: "separable", stem: 8, widths: [16, 32] }),
+      unnamed({ family: "separable", stem: 4, widths: [8, 3], head: "flatten" }),
       unnamed({ family: "vgg", stages: [[4], [8, 8], [12]] }),
     ],
   ),
