@@ -92,6 +92,15 @@ Deno.test("applyFusedBiasForTraining() runs the fused kernel only where tf.js wo
   return (async () => {
     const conv = await kernels(() => applyFusedBiasForTraining(net.layers[0], x));
     assert(conv.includes("FusedConv2D") && !conv.includes("Add"), conv.join(", "));
+    // A relu dense layer is fused, unless its input is the images (no gradient wanted).
+    const features = tf.ones([2, 13 * 13 * 6]);
+    const dense = await kernels(() => applyFusedBiasForTraining(net.layers[3], features));
+    assert(dense.includes("_FusedMatMul") && !dense.includes("Add"), dense.join(", "));
+    assertEquals(
+      applyFusedBiasForTraining(net.layers[3], features, { inputNeedsGradient: false }),
+      undefined,
+    );
+    tf.dispose(features);
     // The logits' dense layer is linear: left to tf.js.
     assertEquals(applyFusedBiasForTraining(net.layers[4], tf.ones([2, 12])), undefined);
     // Not a conv or a dense layer, or a dense layer on more than a batch of vectors.

@@ -30,11 +30,16 @@ interface BiasedLayer {
  * What `layer.apply(x, {training: true})` computes for a Conv2D (2D, channels last, no
  * dilation) or Dense (on a batch of vectors) layer with a bias and a non-linear activation;
  * undefined for every other layer, which the caller applies as usual (a linear activation
- * already runs fused in tf.js).
+ * already runs fused in tf.js). `inputNeedsGradient: false` says x is the images (or a
+ * reshape of them): a fused kernel's gradient computes its input's gradient whether or not it
+ * is used, where tf.js' separate product computes it only when asked, so a Dense layer there
+ * is left to tf.js (the Keras MLP's first layer: a 16x512x784 product a step for nothing). A
+ * first conv's input gradient is skipped another way (`withoutInputGradient`).
  */
 export function applyFusedBiasForTraining(
   layer: tf.layers.Layer,
   x: tf.Tensor,
+  options: { inputNeedsGradient?: boolean } = {},
 ): tf.Tensor | undefined {
   const kind = layer.getClassName();
   if (kind !== "Conv2D" && kind !== "Dense") return undefined;
@@ -60,7 +65,7 @@ export function applyFusedBiasForTraining(
       }))
     );
   }
-  if (x.rank !== 2) return undefined;
+  if (x.rank !== 2 || options.inputNeedsGradient === false) return undefined;
   return tf.tidy(() =>
     activation.apply(tf.fused.matMul({
       a: x as tf.Tensor2D,

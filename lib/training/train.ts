@@ -334,9 +334,12 @@ function readLoss(loss: tf.Scalar, gradients: tf.Tensor[]): number {
 function applyForTraining(model: tf.LayersModel, xs: tf.Tensor): tf.Tensor2D {
   if (!(model instanceof tf.Sequential)) return model.apply(xs, { training: true }) as tf.Tensor2D;
   let x = xs;
+  let inputNeedsGradient = false; // until a layer with weights has run, x is the images
   for (const layer of model.layers) {
     x = applyBatchNormForTraining(layer, x) ?? applyDropoutForTraining(layer, x) ??
-      applyFusedBiasForTraining(layer, x) ?? layer.apply(x, { training: true }) as tf.Tensor;
+      applyFusedBiasForTraining(layer, x, { inputNeedsGradient }) ??
+      layer.apply(x, { training: true }) as tf.Tensor;
+    inputNeedsGradient ||= layer.trainableWeights.length > 0;
   }
   return x as tf.Tensor2D;
 }
