@@ -15,7 +15,12 @@ import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
-import { disposeOptimizer, setDropoutSeeds, trainStep } from "../lib/training/train.ts";
+import {
+  disposeOptimizer,
+  dropoutLayers,
+  setDropoutSeeds,
+  trainStep,
+} from "../lib/training/train.ts";
 
 const BATCH = 16;
 const STEPS = Number(Deno.env.get("STEPS") ?? 40);
@@ -50,7 +55,7 @@ for (const name of MODELS) {
   // A fresh dropout seed per layer and step, as training sets them (lib/training/train.ts):
   // without one, tf.js' own, slower dropout would run and be profiled instead.
   let seed = 0;
-  const dropouts = model.layers.filter((layer) => layer.getClassName() === "Dropout").length;
+  const dropouts = dropoutLayers(model).length;
   const step = () => {
     setDropoutSeeds(model, Array.from({ length: dropouts }, () => ++seed));
     return trainStep(model, optimizer, images, targets, BATCH);

@@ -363,11 +363,7 @@ function separableLayers(spec: SeparableSpec, seed: number): tf.layers.Layer[] {
     ...layers,
     tf.layers.maxPooling2d({ poolSize: 2, name: "pool_head" }),
     tf.layers.flatten({ name: "flatten" }),
-    tf.layers.dense({
-      units: 10,
-      name: "logits",
-      ...init(denseLayer, channels * separableHeadPositions(spec)),
-    }),
+    logits(init, denseLayer, channels * separableHeadPositions(spec)),
   ];
 }
 
@@ -376,10 +372,16 @@ function gapDenseHead(
   layer: number,
   channels: number,
 ): tf.layers.Layer[] {
-  return [
-    tf.layers.globalAveragePooling2d({ name: "gap" }),
-    tf.layers.dense({ units: 10, name: "logits", ...init(layer, channels) }),
-  ];
+  return [tf.layers.globalAveragePooling2d({ name: "gap" }), logits(init, layer, channels)];
+}
+
+// The dense layer from `inputs` features to the 10 scores, initialised as layer `layer`.
+function logits(
+  init: ReturnType<typeof pytorchInit>,
+  layer: number,
+  inputs: number,
+): tf.layers.Layer {
+  return tf.layers.dense({ units: 10, name: "logits", ...init(layer, inputs) });
 }
 
 // PyTorch's BatchNorm2d defaults: momentum 0.1 (0.9 in Keras' terms), epsilon 1e-5.

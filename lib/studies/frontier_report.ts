@@ -120,7 +120,7 @@ export function bandFinalists(
   seed = 0,
 ): FrontierRun[] {
   const ranked = runs.filter((run) => run.seed === seed && run.params <= cap)
-    .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params);
+    .sort(byValidationAccuracy);
   const count = rule.count ?? 1;
   if (!rule.tiesUpTo || !rule.validationSize || ranked.length <= count) {
     return ranked.slice(0, count);
@@ -129,6 +129,11 @@ export function bandFinalists(
   const tied = best - Math.sqrt(best * (1 - best) / rule.validationSize);
   const ties = ranked.slice(count).filter((run) => run.validationAccuracy >= tied);
   return [...ranked.slice(0, count), ...ties].slice(0, Math.max(count, rule.tiesUpTo));
+}
+
+// Best validation accuracy first; of equal accuracy, the smaller first.
+function byValidationAccuracy(a: FrontierRun, b: FrontierRun): number {
+  return b.validationAccuracy - a.validationAccuracy || a.params - b.params;
 }
 
 /**
@@ -155,8 +160,7 @@ export function frontierBands(
     ).values(),
   ];
   return caps.map((cap) => {
-    const fitting = finalists.filter((run) => run.params <= cap)
-      .sort((a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params);
+    const fitting = finalists.filter((run) => run.params <= cap).sort(byValidationAccuracy);
     if (fitting.length === 0) return { cap };
     const best = fitting.reduce((best, run) => {
       const [a, b] = [meanValidation(run.name), meanValidation(best.name)];

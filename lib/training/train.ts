@@ -309,7 +309,8 @@ export function setDropoutSeeds(model: tf.LayersModel, seeds: number[]): void {
   });
 }
 
-function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
+/** The dropout layers of `model`, in layer order: the ones `setDropoutSeeds` seeds. */
+export function dropoutLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return model.layers.filter((layer) => layer.getClassName() === "Dropout");
 }
 
