@@ -7,18 +7,25 @@
  */
 import { parseArgs } from "node:util";
 import { parsePositiveIntegers, runMain, scriptArgs } from "./common/cli.ts";
-import { BACKEND_NAMES, checkBackendName, initBackend } from "../lib/backend/backend.ts";
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  checkBackendName,
+  initBackend,
+} from "../lib/backend/backend.ts";
 import { loadBlas } from "../lib/backend/blas.ts";
 import { computePath } from "../lib/backend/native_kernels.ts";
 import {
+  fastestOfRounds,
   formatSpeedTable,
   type KernelChoice,
   measureSpeed,
   parsePeerOutput,
   type PeerFigures,
+  peerThreadEnvironment,
 } from "../lib/measure/bench.ts";
 import type { SpeedFigures } from "../lib/measure/bench.ts";
-import { loadMnist } from "../lib/data/mnist.ts";
+import { loadMnist, type Mnist } from "../lib/data/mnist.ts";
 import { checkModelName, hasBatchNorm, MODEL_NAMES } from "../lib/models/registry.ts";
 
 const HELP = `Time training and inference of every model, against PyTorch on this CPU.
@@ -37,6 +44,8 @@ Usage: deno task bench -- [options]
   --no-native        time the wasm kernels only
   --samples N        training images timed per model and batch (default: 4096; the peer
                      uses the same); an epoch is scaled from them
+  --rounds N         time everything N times, ours then the peer's each round, and keep each
+                     row's fastest (default: 1; on a shared machine, 3 steadies the ratios)
   --cpu-samples N    the same for the cpu backend (default: 64)
   --peer PATH        the PyTorch peer script (default: ../shared/peer/torch_mnist_bench.py)
   --python PATH      the Python that has torch (default: /usr/bin/python3, Debian's, where
@@ -57,6 +66,7 @@ function parseCommandLine() {
       "native-threads": { type: "string", default: "1,2" },
       "no-native": { type: "boolean", default: false },
       samples: { type: "string", default: "4096" },
+      rounds: { type: "string", default: "1" },
       "cpu-samples": { type: "string", default: "64" },
       peer: {
         type: "string",
@@ -107,6 +117,7 @@ async function runPeer(
         "--threads",
         String(threads),
       ],
+      env: peerThreadEnvironment(threads),
       stdout: "piped",
       stderr: "piped",
     }).output().catch((error) => ({
@@ -135,12 +146,45 @@ async function main(): Promise<void> {
   const backends = values.backends.split(",").map(checkBackendName);
   const batchSizes = parsePositiveIntegers("batch", values.batch);
   const [samples] = parsePositiveIntegers("samples", values.samples);
-  const [cpuSamples] = parsePositiveIntegers("cpu-samples", values["cpu-samples"]);
-  const workerCounts = parsePositiveIntegers("workers", values.workers);
+  const [rounds] = parsePositiveIntegers("rounds", values.rounds);
   const peerThreads = parsePositiveIntegers("peer-threads", values["peer-threads"]);
-  const nativeThreads = parsePositiveIntegers("native-threads", values["native-threads"]);
+  const plan: OurRuns = {
+    models,
+    backends,
+    batchSizes,
+    samples,
+    cpuSamples: parsePositiveIntegers("cpu-samples", values["cpu-samples"])[0],
+    workerCounts: parsePositiveIntegers("workers", values.workers),
+    nativeThreads: parsePositiveIntegers("native-threads", values["native-threads"]),
+  };
   const data = await loadMnist({ trainSize: Math.max(samples, ...batchSizes), seed: 0 });
 
+  const ours: SpeedFigures[][] = [];
+  const peer: PeerFigures[][] = [];
+  for (let round = 1; round <= rounds; round++) {
+    if (rounds > 1) console.error(`round ${round} of ${rounds}`);
+    ours.push(await timeOurs(plan, data));
+    // The peer runs after ours, in the same session, on the same machine.
+    const figures = await runPeer(models, batchSizes, samples, peerThreads);
+    if (figures.length > 0) peer.push(figures);
+  }
+  if (rounds > 1) console.log(`\nThe fastest of ${rounds} rounds, each ours then the peer's:`);
+  console.log(`\n${formatSpeedTable(fastestOfRounds(ours), fastestOfRounds(peer))}`);
+}
+
+interface OurRuns {
+  models: string[];
+  backends: BackendName[];
+  batchSizes: number[];
+  samples: number;
+  cpuSamples: number;
+  workerCounts: number[];
+  nativeThreads: number[];
+}
+
+// One round of our rows: every model, batch size and setting, in a fixed order.
+async function timeOurs(plan: OurRuns, data: Mnist): Promise<SpeedFigures[]> {
+  const { models, backends, batchSizes, samples, cpuSamples, workerCounts, nativeThreads } = plan;
   const ours: SpeedFigures[] = [];
   for (const backend of backends) {
     await initBackend(backend);
@@ -181,9 +225,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  // The peer runs after ours, in the same session, on the same machine.
-  const peer = await runPeer(models, batchSizes, samples, peerThreads);
-  console.log(`\n${formatSpeedTable(ours, peer)}`);
+  return ours;
 }
 
 await runMain(main);

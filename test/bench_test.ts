@@ -1,7 +1,13 @@
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { initBackend } from "../lib/backend/backend.ts";
-import { loadBlas } from "../lib/backend/blas.ts";
-import { formatSpeedTable, measureSpeed, parsePeerOutput } from "../lib/measure/bench.ts";
+import { blasCandidates, loadBlas } from "../lib/backend/blas.ts";
+import {
+  fastestOfRounds,
+  formatSpeedTable,
+  measureSpeed,
+  parsePeerOutput,
+  peerThreadEnvironment,
+} from "../lib/measure/bench.ts";
 import { loadMnist, type Mnist } from "../lib/data/mnist.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { makeConfig } from "../lib/training/config.ts";
@@ -125,3 +131,44 @@ async function timeTraining(data: Mnist, samples: number): Promise<number> {
     model.dispose();
   }
 }
+
+// The threads OpenBLAS starts with in a fresh process under `env`: what the peer's products get
+// (torch does not set them), read through the same library.
+async function openBlasStartThreads(env: Record<string, string>): Promise<number> {
+  const script = `const lib = Deno.dlopen(${JSON.stringify(blasCandidates()[0])}, ` +
+    `{ openblas_get_num_threads: { parameters: [], result: "i32" } });` +
+    `console.log(lib.symbols.openblas_get_num_threads());`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(output.success, new TextDecoder().decode(output.stderr));
+  return Number(new TextDecoder().decode(output.stdout).trim());
+}
+
+Deno.test("peerThreadEnvironment() holds OpenBLAS, which torch's products use, to the peer's threads", async () => {
+  assertEquals(peerThreadEnvironment(2), {
+    OPENBLAS_NUM_THREADS: "2",
+    OMP_NUM_THREADS: "2",
+    MKL_NUM_THREADS: "2",
+  });
+  assertEquals(await openBlasStartThreads(peerThreadEnvironment(1)), 1);
+  // Without it OpenBLAS takes every core (the peer's "1 thread" used both here).
+  const cores = navigator.hardwareConcurrency;
+  if (cores > 1) assertEquals(await openBlasStartThreads({ OPENBLAS_NUM_THREADS: "" }), cores);
+});
+
+Deno.test("fastestOfRounds() keeps each row's fastest epoch and inference, and needs equal rounds", () => {
+  const [first, second] = [parsePeerOutput(PEER_OUTPUT), parsePeerOutput(PEER_OUTPUT)];
+  second[0] = { ...second[0], epochSeconds: 18.0, inferenceSeconds: 0.9 };
+  second[1] = { ...second[1], epochSeconds: 16.2, inferenceSeconds: 0.5 };
+  const fastest = fastestOfRounds([first, second]);
+  assertEquals(fastest.map((row) => [row.model, row.epochSeconds, row.inferenceSeconds]), [
+    ["keras-mlp", 18.0, 0.61],
+    ["small-net", 15.9, 0.5],
+  ]);
+  assertEquals(fastestOfRounds([]), []);
+  assertThrows(() => fastestOfRounds([first, second.slice(1)]), Error, "rounds of 2, 1 rows");
+});

@@ -133,6 +133,41 @@ async function timeTraining(
   }
 }
 
+/**
+ * Each row's fastest epoch and inference over rounds of the same measurements (the same rows in
+ * the same order each round). Other work on a shared machine can slow a round, never speed it
+ * up, so the fastest reading is the least disturbed one; rounds alternate ours and the peer's.
+ */
+export function fastestOfRounds<T extends { epochSeconds: number; inferenceSeconds: number }>(
+  rounds: T[][],
+): T[] {
+  const [first, ...rest] = rounds;
+  if (first === undefined) return [];
+  if (rest.some((round) => round.length !== first.length)) {
+    throw new Error(
+      `fastestOfRounds(): rounds of ${rounds.map((round) => round.length).join(", ")} rows; ` +
+        `every round must time the same rows`,
+    );
+  }
+  return first.map((row, i) => ({
+    ...row,
+    epochSeconds: Math.min(...rounds.map((round) => round[i].epochSeconds)),
+    inferenceSeconds: Math.min(...rounds.map((round) => round[i].inferenceSeconds)),
+  }));
+}
+
+/**
+ * The environment that holds the PyTorch peer to `threads` threads. Its `--threads` sets
+ * torch's own (OpenMP) threads, but Debian's torch runs its matrix products in the system BLAS
+ * (libblas.so.3, OpenBLAS with libopenblas0-pthread), whose threads torch does not set: without
+ * this, the "1 thread" peer's products ran on every core (CPU time twice its wall time on 2
+ * cores, its MLP epoch 5.4-5.9 s against 6.7-7.0 s on one).
+ */
+export function peerThreadEnvironment(threads: number): Record<string, string> {
+  const count = String(threads);
+  return { OPENBLAS_NUM_THREADS: count, OMP_NUM_THREADS: count, MKL_NUM_THREADS: count };
+}
+
 /** Parses the PyTorch peer's output lines; other lines are ignored. */
 export function parsePeerOutput(text: string): PeerFigures[] {
   const threads = Number(text.match(/threads=(\d+)/)?.[1] ?? 1);
