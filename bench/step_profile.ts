@@ -1,7 +1,8 @@
 /**
  * Where a training step's time goes, for the small models at batch 16: ms per step on the
  * native path (with oneDNN's convolutions where they load), the native path on sgemm convs only
- * ("sgemm") and the wasm path (alternating, medians of repeats), then one profiled run per model
+ * ("sgemm"), the native path without the lean dense step ("tape": every op under tf.js' gradient
+ * tape) and the wasm path (alternating, medians of repeats), then one profiled run per model
  * and path with every wasm kernel wrapped: calls per step and self time (µs) by kernel name,
  * and what lies outside kernels (tf.js engine bookkeeping, gradient tape, JS in custom ops).
  * `deno run --allow-read --allow-env --allow-ffi bench/step_profile.ts [model...]`
@@ -15,6 +16,7 @@ import { setNativeConvPolicy } from "../lib/backend/native_conv.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { FusedMomentumOptimizer } from "../lib/backend/momentum.ts";
+import { useLeanSteps } from "../lib/backend/lean_dense.ts";
 import {
   disposeOptimizer,
   dropoutLayers,
@@ -28,11 +30,12 @@ const REPEATS = Number(Deno.env.get("REPEATS") ?? 5);
 const MODELS = Deno.args.length > 0 ? Deno.args : ["pytorch", "pytorch-gap", "small-net"];
 
 await initBackend("wasm");
-const wanted = Deno.env.get("PATHS")?.split(",") ?? ["native", "sgemm", "wasm"];
-const paths = (nativeKernelsActive() ? ["native", "sgemm", "wasm"] : ["wasm"])
+const wanted = Deno.env.get("PATHS")?.split(",") ?? ["native", "tape", "sgemm", "wasm"];
+const paths = (nativeKernelsActive() ? ["native", "tape", "sgemm", "wasm"] : ["wasm"])
   .filter((path) => wanted.includes(path));
 const usePath = (path: string) => {
   useNativeKernels(path !== "wasm");
+  useLeanSteps(path === "native");
   setNativeConvPolicy(path === "sgemm" ? "sgemm" : "auto");
 };
 const next = createRandom(1);

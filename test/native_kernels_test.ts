@@ -16,6 +16,7 @@ import {
 } from "../lib/backend/native_conv.ts";
 import { directConvCalls, setDirectScratchFloats } from "../lib/backend/native_direct_conv.ts";
 import { oneDnnConvs, setOneDnnPlanLimit } from "../lib/backend/onednn_conv.ts";
+import { leanStepCount } from "../lib/backend/lean_dense.ts";
 import { createRandom } from "../lib/data/random.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel, MODEL_NAMES } from "../lib/models/registry.ts";
@@ -347,7 +348,7 @@ for (const name of MODEL_NAMES) {
   });
 }
 
-for (const name of ["small-net", "pytorch"]) {
+for (const name of ["small-net", "pytorch", "keras-mlp"]) {
   Deno.test({
     name: `Training ${name} for 32 steps on the native path follows the wasm path's loss curve`,
     ignore,
@@ -372,10 +373,14 @@ for (const name of ["small-net", "pytorch"]) {
       };
       const tensorsBefore = tf.memory().numTensors;
       const callsBefore = nativeKernelCalls();
+      const leanBefore = leanStepCount();
       const wasm = await curve(false);
       assertEquals(nativeKernelCalls(), callsBefore, "native kernels ran while turned off");
+      assertEquals(leanStepCount(), leanBefore, "lean steps ran while native kernels were off");
       const native = await curve(true);
-      assert(nativeKernelCalls() > callsBefore + 32, "the native run ran native kernels");
+      // The MLP's steps run lean (lean_dense.ts), the convnets' through the native kernels.
+      if (name === "keras-mlp") assertEquals(leanStepCount(), leanBefore + 32, "lean steps");
+      else assert(nativeKernelCalls() > callsBefore + 32, "the native run ran native kernels");
       assertEquals(native.length, 32);
       assertEquals(tf.memory().numTensors, tensorsBefore, "tensors left by training");
       // Same maths, other summation order: the curves part only by float rounding, which

@@ -31,20 +31,36 @@ export function applyDropoutForTraining(
   return tf.tidy(() => tf.mul(x, maskTensor(x.shape, rate, seed)));
 }
 
-// The mask as a tensor: drawn in the SIMD module's loop straight into the wasm heap on wasm,
-// else by `dropoutMask` in JS.
+// The mask as a tensor, drawn straight into the wasm heap on wasm, else by `dropoutMask` in JS.
 function maskTensor(shape: number[], rate: number, seed: number): tf.Tensor {
   const backend = tf.getBackend() === "wasm" ? tf.backend() as BackendWasm : undefined;
-  const simd = backend && simdLoops(backend);
-  if (backend === undefined || simd === undefined) {
+  if (backend === undefined || simdLoops(backend) === undefined) {
     return tf.tensor(dropoutMask(tf.util.sizeFromShape(shape), rate, seed), shape);
   }
   const out = backend.makeOutput(shape, "float32");
+  fillDropoutMask(backend, heapOffset(backend, out), tf.util.sizeFromShape(shape), rate, seed);
+  return tf.engine().makeTensorFromTensorInfo(out);
+}
+
+/**
+ * Writes `dropoutMask(size, rate, seed)` at byte offset `at` of tf.js-wasm's memory, in the SIMD
+ * module's loop where it loads (the same floats, bit for bit), else from JS.
+ */
+export function fillDropoutMask(
+  backend: BackendWasm,
+  at: number,
+  size: number,
+  rate: number,
+  seed: number,
+): void {
+  const simd = simdLoops(backend);
+  if (simd === undefined) {
+    const heap = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+    return heap.set(dropoutMask(size, rate, seed), at / 4);
+  }
   const { s0, s1, s2, c } = aleaState(String(seed));
   const keep = Math.fround(1 - rate);
-  const size = tf.util.sizeFromShape(shape);
-  simd.dropoutMask(heapOffset(backend, out), size, s0, s1, s2, c, keep, Math.fround(1 / keep));
-  return tf.engine().makeTensorFromTensorInfo(out);
+  simd.dropoutMask(at, size, s0, s1, s2, c, keep, Math.fround(1 / keep));
 }
 
 /**

@@ -15,31 +15,54 @@ export function meanSoftmaxCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D
   const targets = labels.dataSync();
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const values = (args[0] as tf.Tensor).dataSync();
-    const probabilities = new Float64Array(values.length);
-    let total = 0;
-    for (let row = 0; row < batch * classes; row += classes) {
-      // log(sum(exp(z))) with the row's maximum taken out, as tf.js's logSumExp does.
-      let max = -Infinity;
-      for (let c = row; c < row + classes; c++) max = Math.max(max, values[c]);
-      let sum = 0;
-      for (let c = row; c < row + classes; c++) {
-        probabilities[c] = Math.exp(values[c] - max);
-        sum += probabilities[c];
-      }
-      const logSumExp = max + Math.log(sum);
-      for (let c = row; c < row + classes; c++) {
-        probabilities[c] /= sum;
-        total += targets[c] * (logSumExp - values[c]);
-      }
-    }
+    const { loss, probabilities } = softmaxCrossEntropy(values, targets, batch, classes);
     return {
-      value: tf.scalar(total / batch),
-      gradFunc: (dy: tf.Tensor) => {
-        const scale = dy.dataSync()[0] / batch;
-        const grad = probabilities.map((p, i) => (p - targets[i]) * scale);
-        return tf.tensor2d(Float32Array.from(grad), [batch, classes]);
-      },
+      value: tf.scalar(loss),
+      gradFunc: (dy: tf.Tensor) =>
+        tf.tensor2d(
+          logitGradient(probabilities, targets, dy.dataSync()[0] / batch),
+          [batch, classes],
+        ),
     };
   });
   return loss(logits) as tf.Scalar;
+}
+
+/**
+ * The mean softmax cross-entropy of `batch` rows of `classes` logits against one-hot
+ * `targets`, in double precision, and each row's softmax (for the gradient).
+ */
+export function softmaxCrossEntropy(
+  values: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  batch: number,
+  classes: number,
+): { loss: number; probabilities: Float64Array } {
+  const probabilities = new Float64Array(batch * classes);
+  let total = 0;
+  for (let row = 0; row < batch * classes; row += classes) {
+    // log(sum(exp(z))) with the row's maximum taken out, as tf.js's logSumExp does.
+    let max = -Infinity;
+    for (let c = row; c < row + classes; c++) max = Math.max(max, values[c]);
+    let sum = 0;
+    for (let c = row; c < row + classes; c++) {
+      probabilities[c] = Math.exp(values[c] - max);
+      sum += probabilities[c];
+    }
+    const logSumExp = max + Math.log(sum);
+    for (let c = row; c < row + classes; c++) {
+      probabilities[c] /= sum;
+      total += targets[c] * (logSumExp - values[c]);
+    }
+  }
+  return { loss: total / batch, probabilities };
+}
+
+/** The loss's gradient with respect to the logits, (softmax - targets) * scale, as floats. */
+export function logitGradient(
+  probabilities: Float64Array,
+  targets: ArrayLike<number>,
+  scale: number,
+): Float32Array {
+  return Float32Array.from(probabilities, (p, i) => (p - targets[i]) * scale);
 }

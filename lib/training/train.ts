@@ -11,6 +11,7 @@ import { applyDropoutForTraining } from "../backend/dropout.ts";
 import { applyFusedBiasForTraining } from "../backend/fused_bias.ts";
 import { learningRateAt, type TrainConfig } from "./config.ts";
 import { meanSoftmaxCrossEntropy } from "../backend/loss.ts";
+import { leanDenseGradients } from "../backend/lean_dense.ts";
 import { FusedMomentumOptimizer } from "../backend/momentum.ts";
 import { deriveSeed, shuffledIndices } from "../data/random.ts";
 import { IMAGE_SIZE as PIXELS, type MnistSplit, NUM_CLASSES } from "../data/mnist.ts";
@@ -222,6 +223,15 @@ export function trainStep(
   targets: Float32Array,
   size: number,
 ): number {
+  const lean = leanDenseGradients(model, images, targets, size);
+  if (lean !== undefined) {
+    try {
+      applyGradients(model, optimizer, lean.gradients);
+    } finally {
+      tf.dispose(lean.gradients);
+    }
+    return lean.loss;
+  }
   const { loss, gradients } = batchGradients(model, images, targets, size);
   applyGradients(model, optimizer, gradients);
   return readLoss(loss, gradients);
