@@ -134,7 +134,16 @@ async function runPeer(
       );
       return [];
     }
-    figures.push(...parsePeerOutput(new TextDecoder().decode(output.stdout)));
+    const parsed = parsePeerOutput(new TextDecoder().decode(output.stdout));
+    for (const peer of parsed) {
+      console.error(
+        `${peer.model} PyTorch ${threads} thread${threads === 1 ? "" : "s"} batch ${batch}: ` +
+          `${peer.epochSeconds.toFixed(1)} s/epoch, inference ${
+            peer.inferenceSeconds.toFixed(2)
+          } s`,
+      );
+    }
+    figures.push(...parsed);
   }
   return figures;
 }
