@@ -6,7 +6,7 @@ import { useNativeKernels } from "../lib/backend/native_kernels.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { buildModel } from "../lib/models/registry.ts";
 import { batchGradients, setDropoutSeeds } from "../lib/training/train.ts";
-import { assert, assertEquals, assertMaxRelativeError } from "./assert.ts";
+import { assert, assertEquals, assertMaxRelativeError, assertThrows } from "./assert.ts";
 
 // The lean step runs on the native path only; blas_test.ts covers a machine without the BLAS.
 const ignore = loadBlas().blas === undefined;
@@ -126,6 +126,9 @@ Deno.test({
       const lean = gradientsOf(model, 3, true);
       assert(lean !== undefined, "a dense net without a bias runs lean");
       assertSameGradients(lean, gradientsOf(model, 3, false)!, 1e-6, "no bias");
+      model.layers[1].trainable = false;
+      assertEquals(gradientsOf(model, 3, true), undefined, "a layer frozen since");
+      model.layers[1].trainable = true;
       useLeanSteps(false);
       assertEquals(gradientsOf(model, 3, true), undefined, "turned off");
       useLeanSteps(true);
@@ -134,6 +137,41 @@ Deno.test({
     } finally {
       useLeanSteps(true);
       useNativeKernels(true);
+      model.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "The lean dense step names a short batch, and a NaN weight gives a NaN loss",
+  ignore,
+  fn: async () => {
+    await initBackend("wasm");
+    const model = buildModel("keras-mlp", { seed: 0 });
+    try {
+      setDropoutSeeds(model, [1, 2]);
+      assertThrows(
+        () => leanDenseGradients(model, data.train.images.subarray(0, 784), targets, 2),
+        Error,
+        "a batch of 2 needs 1568 image values and 20 targets, got 784 and 160",
+      );
+      assertThrows(
+        () => leanDenseGradients(model, data.train.images, targets, 0),
+        Error,
+        "batch of 0",
+      );
+      // A NaN weight (0 * NaN is NaN: every image reaches it) makes the loss NaN, on which
+      // the training loop stops with an error (train.ts).
+      const [kernel, ...rest] = model.getWeights();
+      const poisoned = kernel.dataSync().slice();
+      poisoned[0] = NaN;
+      model.setWeights([tf.tensor(poisoned, kernel.shape), ...rest]);
+      const buffersBefore = tf.engine().backend.numDataIds();
+      const { loss, gradients } = leanDenseGradients(model, data.train.images, targets, 4)!;
+      tf.dispose(gradients);
+      assert(Number.isNaN(loss), `loss ${loss} with a NaN weight`);
+      assertEquals(tf.engine().backend.numDataIds(), buffersBefore, "wasm buffers left");
+    } finally {
       model.dispose();
     }
   },

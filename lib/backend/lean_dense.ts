@@ -35,7 +35,14 @@ interface DropoutFields {
 }
 
 type Stage =
-  | { kind: "dense"; inputs: number; units: number; relu: boolean; layer: DenseFields }
+  | {
+    kind: "dense";
+    inputs: number;
+    units: number;
+    relu: boolean;
+    kernel: tf.LayerVariable;
+    bias?: tf.LayerVariable;
+  }
   | { kind: "dropout"; size: number; layer: DropoutFields };
 
 let enabled = true;
@@ -50,9 +57,6 @@ export function useLeanSteps(on: boolean): void {
 export function leanStepCount(): number {
   return steps;
 }
-
-// Each model's stages, or null where the lean step does not apply; layers do not change.
-const plans = new WeakMap<tf.LayersModel, Stage[] | null>();
 
 /**
  * The mean loss of `size` images (flat, 784 floats each) and the gradients of the model's
@@ -71,8 +75,8 @@ export function leanDenseGradients(
   if (!enabled || blas === undefined || tf.getBackend() !== "wasm") return undefined;
   const backend = tf.backend() as BackendWasm;
   if (simdLoops(backend) === undefined) return undefined;
-  if (!plans.has(model)) plans.set(model, densePlan(model));
-  const stages = plans.get(model);
+  // Planned each step (a few microseconds): a layer frozen since the last step counts.
+  const stages = densePlan(model);
   if (!stages || stages.some((s) => s.kind === "dropout" && s.layer.seed === undefined)) {
     return undefined;
   }
@@ -100,14 +104,17 @@ function densePlan(model: tf.LayersModel): Stage[] | null {
         !layer.trainable || (activation !== "relu" && activation !== "linear") ||
         dense.kernelRegularizer || dense.biasRegularizer || dense.activityRegularizer
       ) return null;
+      const bias = dense.useBias ? dense.bias : undefined;
+      if (dense.useBias && bias === undefined) return null; // not built yet
       stages.push({
         kind: "dense",
         inputs: width,
         units: dense.units,
         relu: activation === "relu",
-        layer: dense,
+        kernel: dense.kernel,
+        bias,
       });
-      weights.push(dense.kernel, ...(dense.useBias && dense.bias ? [dense.bias] : []));
+      weights.push(dense.kernel, ...(bias ? [bias] : []));
       width = dense.units;
     } else if (kind === "Dropout") {
       const dropout = layer as unknown as DropoutFields;
@@ -134,6 +141,16 @@ function run(
   // Scratch, in floats: the images, each stage's output (and a dropout's mask), two gradients.
   const inputWidth = stages[0].kind === "dense" ? stages[0].inputs : stages[0].size;
   const widths = stages.map((s) => (s.kind === "dense" ? s.units : s.size));
+  const classes = widths.at(-1)!;
+  if (
+    !Number.isInteger(size) || size < 1 || images.length < size * inputWidth ||
+    targets.length < size * classes
+  ) {
+    throw new Error(
+      `leanDenseGradients(): a batch of ${size} needs ${size * inputWidth} image values and ` +
+        `${size * classes} targets, got ${images.length} and ${targets.length}`,
+    );
+  }
   const floats = size *
     (inputWidth + widths.reduce((sum, w, i) => sum + w * (stages[i].kind === "dense" ? 1 : 2), 0) +
       2 * Math.max(inputWidth, ...widths));
@@ -142,7 +159,7 @@ function run(
     s.kind === "dense"
       ? [
         backend.makeOutput([s.inputs, s.units], "float32"),
-        ...(s.layer.useBias ? [backend.makeOutput([s.units], "float32")] : []),
+        ...(s.bias ? [backend.makeOutput([s.units], "float32")] : []),
       ]
       : []
   );
@@ -164,13 +181,12 @@ function run(
       let x = input;
       for (const stage of stages) {
         if (stage.kind === "dense") {
-          const { inputs, units, layer } = stage;
+          const { inputs, units, kernel, bias } = stage;
           const y = take(size * units);
-          let beta = 0;
-          if (layer.useBias && layer.bias) {
-            const bias = heap.subarray(weightAt(layer.bias) / 4, weightAt(layer.bias) / 4 + units);
-            for (let r = 0; r < size; r++) heap.set(bias, y / 4 + r * units);
-            beta = 1;
+          // The bias in every row first: the product then adds to it (beta = 1).
+          if (bias) {
+            const row = heap.subarray(weightAt(bias) / 4, weightAt(bias) / 4 + units);
+            for (let r = 0; r < size; r++) heap.set(row, y / 4 + r * units);
           }
           blas.sgemm(
             false,
@@ -181,9 +197,9 @@ function run(
             1,
             base + x,
             inputs,
-            base + weightAt(layer.kernel),
+            base + weightAt(kernel),
             units,
-            beta,
+            bias ? 1 : 0,
             base + y,
             units,
           );
@@ -202,7 +218,6 @@ function run(
       }
 
       // The loss and its gradient with respect to the logits (the last stage's output).
-      const classes = widths.at(-1)!;
       const logits = heap.subarray(x / 4, x / 4 + size * classes);
       const batchTargets = targets.subarray(0, size * classes);
       const { loss, probabilities } = softmaxCrossEntropy(logits, batchTargets, size, classes);
@@ -221,9 +236,9 @@ function run(
           multiply(heap, gradient, mask!, gradient, size * stage.size);
           continue;
         }
-        const { inputs, units, layer, relu } = stage;
+        const { inputs, units, kernel, bias, relu } = stage;
         if (relu) simd.reluGrad(gradient, stageOutput, gradient, size * units);
-        if (layer.useBias) columnSums(heap, gradient, size, units, offset(outputs[--output]));
+        if (bias) columnSums(heap, gradient, size, units, offset(outputs[--output]));
         const kernelGradient = offset(outputs[--output]);
         blas.sgemm(
           true,
@@ -250,7 +265,7 @@ function run(
             1,
             base + gradient,
             units,
-            base + weightAt(layer.kernel),
+            base + weightAt(kernel),
             units,
             0,
             base + spare,
