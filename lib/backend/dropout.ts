@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { heapOffset, simdLoops } from "./simd.ts";
+import { heapOffset, type SimdLoops, simdLoops } from "./simd.ts";
 
 // The fields of tf.js's Dropout layer this module reads.
 interface DropoutLayer {
@@ -34,30 +34,26 @@ export function applyDropoutForTraining(
 // The mask as a tensor, drawn straight into the wasm heap on wasm, else by `dropoutMask` in JS.
 function maskTensor(shape: number[], rate: number, seed: number): tf.Tensor {
   const backend = tf.getBackend() === "wasm" ? tf.backend() as BackendWasm : undefined;
-  if (backend === undefined || simdLoops(backend) === undefined) {
+  const simd = backend && simdLoops(backend);
+  if (backend === undefined || simd === undefined) {
     return tf.tensor(dropoutMask(tf.util.sizeFromShape(shape), rate, seed), shape);
   }
   const out = backend.makeOutput(shape, "float32");
-  fillDropoutMask(backend, heapOffset(backend, out), tf.util.sizeFromShape(shape), rate, seed);
+  fillDropoutMask(simd, heapOffset(backend, out), tf.util.sizeFromShape(shape), rate, seed);
   return tf.engine().makeTensorFromTensorInfo(out);
 }
 
 /**
- * Writes `dropoutMask(size, rate, seed)` at byte offset `at` of tf.js-wasm's memory, in the SIMD
- * module's loop where it loads (the same floats, bit for bit), else from JS.
+ * Writes `dropoutMask(size, rate, seed)` at byte offset `at` of tf.js-wasm's memory in the SIMD
+ * module's loop: the same floats, bit for bit.
  */
 export function fillDropoutMask(
-  backend: BackendWasm,
+  simd: SimdLoops,
   at: number,
   size: number,
   rate: number,
   seed: number,
 ): void {
-  const simd = simdLoops(backend);
-  if (simd === undefined) {
-    const heap = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
-    return heap.set(dropoutMask(size, rate, seed), at / 4);
-  }
   const { s0, s1, s2, c } = aleaState(String(seed));
   const keep = Math.fround(1 - rate);
   simd.dropoutMask(at, size, s0, s1, s2, c, keep, Math.fround(1 / keep));

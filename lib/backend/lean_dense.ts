@@ -14,8 +14,8 @@ import { addressOf, type Blas } from "./blas.ts";
 import { fillDropoutMask } from "./dropout.ts";
 import { logitGradient, softmaxCrossEntropy } from "./loss.ts";
 import { activeBlas } from "./native_kernels.ts";
-import { wasmHeap } from "./native_matmul.ts";
-import { simdLoops, withHeapBlock } from "./simd.ts";
+import { fillBias, wasmHeap } from "./native_matmul.ts";
+import { heapOffset, type SimdLoops, simdLoops, withHeapBlock } from "./simd.ts";
 
 // The fields of tf.js' Dense and Dropout layers read here (private in their typings).
 interface DenseFields {
@@ -74,13 +74,14 @@ export function leanDenseGradients(
   const blas = activeBlas();
   if (!enabled || blas === undefined || tf.getBackend() !== "wasm") return undefined;
   const backend = tf.backend() as BackendWasm;
-  if (simdLoops(backend) === undefined) return undefined;
+  const simd = simdLoops(backend);
+  if (simd === undefined) return undefined;
   // Planned each step (a few microseconds): a layer frozen since the last step counts.
   const stages = densePlan(model);
   if (!stages || stages.some((s) => s.kind === "dropout" && s.layer.seed === undefined)) {
     return undefined;
   }
-  const result = run(stages, backend, blas, images, targets, size);
+  const result = run(stages, backend, blas, simd, images, targets, size);
   steps++;
   return result;
 }
@@ -134,6 +135,7 @@ function run(
   stages: Stage[],
   backend: BackendWasm,
   blas: Blas,
+  simd: SimdLoops,
   images: Float32Array,
   targets: Float32Array,
   size: number,
@@ -167,11 +169,10 @@ function run(
     const loss = withHeapBlock(backend, floats * 4, (block) => {
       // Addresses after every allocation: an allocation may grow (and so move) the heap.
       const heap = wasmHeap(backend);
-      const simd = simdLoops(backend)!;
       const base = addressOf(heap.buffer);
       let free = block;
       const take = (count: number) => ((free += count * 4) - count * 4);
-      const offset = (info: tf.TensorInfo) => backend.getMemoryOffset(info.dataId);
+      const offset = (info: tf.TensorInfo) => heapOffset(backend, info);
       const weightAt = (variable: tf.LayerVariable) => offset(variable.read());
 
       // Forward: each stage's output and (dropout) mask, kept for the backward pass.
@@ -184,10 +185,7 @@ function run(
           const { inputs, units, kernel, bias } = stage;
           const y = take(size * units);
           // The bias in every row first: the product then adds to it (beta = 1).
-          if (bias) {
-            const row = heap.subarray(weightAt(bias) / 4, weightAt(bias) / 4 + units);
-            for (let r = 0; r < size; r++) heap.set(row, y / 4 + r * units);
-          }
+          const beta = fillBias(backend, bias?.read(), y / 4, size, units);
           blas.sgemm(
             false,
             false,
@@ -199,7 +197,7 @@ function run(
             inputs,
             base + weightAt(kernel),
             units,
-            bias ? 1 : 0,
+            beta,
             base + y,
             units,
           );
@@ -210,7 +208,7 @@ function run(
           const n = size * stage.size;
           const mask = take(n);
           const y = take(n);
-          fillDropoutMask(backend, mask, n, stage.layer.rate, stage.layer.seed!);
+          fillDropoutMask(simd, mask, n, stage.layer.rate, stage.layer.seed!);
           multiply(heap, x, mask, y, n);
           kept.push({ input: x, output: y, mask });
           x = y;
